@@ -1,0 +1,44 @@
+# Two commands: `make run` (the app, on the local dev tenant unless Auth0 settings are present)
+# and `make test` (the whole suite). Both build .venv themselves.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+DEVTENANT_ARGS ?=
+PYTEST_ARGS ?=
+
+.PHONY: run test lint bench screenshots devtenant clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+
+# Stamp files: reinstall only when a requirements file changes.
+$(VENV)/.runtime-installed: requirements.txt | $(PY)
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.dev-installed: requirements.txt requirements-dev.txt | $(PY)
+	$(PY) -m pip install --quiet -r requirements.txt -r requirements-dev.txt
+	touch $(VENV)/.runtime-installed $@
+
+run: $(VENV)/.runtime-installed
+	$(PY) -m devtenant.stack $(DEVTENANT_ARGS)
+
+devtenant: $(VENV)/.runtime-installed
+	$(PY) -m devtenant $(DEVTENANT_ARGS)
+
+test: $(VENV)/.dev-installed
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: $(VENV)/.dev-installed
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+
+bench: $(VENV)/.dev-installed
+	$(PY) -m bench
+
+screenshots: $(VENV)/.dev-installed
+	$(PY) -m pytest tests/browser -m screenshots --screenshots
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -1,0 +1,283 @@
+"""The app's settings: one typed object, built once from the environment and `.env`.
+
+Nothing else in `admin_core` reads `os.environ`. Every problem is collected and reported
+together, naming the variable and what to put there, so a person fixes `.env` in one pass.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlencode, urlsplit
+
+from dotenv import dotenv_values
+
+# Values people leave in place when they copy .env.example without filling it in. Matched against the
+# whole value, so a real random secret that happens to contain "xxx" is never taken for one.
+PLACEHOLDER = re.compile(r"(your[-_].*|<.*>|\.\.\.|change[-_]?me|x{3,}|todo|placeholder)", re.IGNORECASE)
+
+STREAMLIT_OAUTH_CALLBACK_PATH = "/component/streamlit_oauth.authorize_button/index.html"
+
+
+@dataclass(frozen=True)
+class SettingSpec:
+    """One documented setting: its name, default (None = required) and meaning."""
+
+    name: str
+    default: str | None
+    help: str
+    secret: bool = False
+
+
+SETTINGS: tuple[SettingSpec, ...] = (
+    SettingSpec(
+        "AUTH0_DOMAIN",
+        None,
+        "Your Auth0 tenant domain, e.g. `your-tenant.eu.auth0.com` (a pasted issuer URL such as "
+        "`https://your-tenant.eu.auth0.com/` is accepted). For the local dev tenant: `http://127.0.0.1:8600`.",
+    ),
+    SettingSpec(
+        "AUTH0_CLIENT_ID",
+        None,
+        "Client ID of the Auth0 application people sign in with (Regular Web Application).",
+    ),
+    SettingSpec(
+        "AUTH0_CLIENT_SECRET",
+        None,
+        "Client secret of that application (Settings > Basic Information).",
+        secret=True,
+    ),
+    SettingSpec(
+        "AUTH0_MGMT_CLIENT_ID",
+        "",
+        "Client ID used for the Management API (client credentials). Empty: the sign-in application's.",
+    ),
+    SettingSpec(
+        "AUTH0_MGMT_CLIENT_SECRET",
+        "",
+        "Client secret for the Management API client. Empty: the sign-in application's.",
+        secret=True,
+    ),
+    SettingSpec(
+        "APP_URL",
+        "http://localhost:8501",
+        "The app's public base URL. The sign-in callback (`<APP_URL>" + STREAMLIT_OAUTH_CALLBACK_PATH + "`) "
+        "and the logout return URL derive from it.",
+    ),
+    SettingSpec("ADMIN_ROLE", "User Admin", "Auth0 role whose holders may change users."),
+    SettingSpec("VIEWER_ROLE", "User Viewer", "Auth0 role whose holders may look but not change."),
+    SettingSpec(
+        "AUDIT_DATABASE_URL",
+        "",
+        "SQLAlchemy URL of the audit log. Empty: a SQLite file `audit.sqlite3` in DATA_DIR. For several "
+        "instances use PostgreSQL: `postgresql+psycopg://user:password@host/dbname`.",
+        secret=True,
+    ),
+    SettingSpec("DATA_DIR", "data", "Directory for local data (the default SQLite audit log)."),
+    SettingSpec(
+        "AUTH0_TIMEOUT_SECONDS",
+        "10",
+        "Timeout for each request to Auth0, in seconds.",
+    ),
+    SettingSpec(
+        "AUTH0_MAX_RETRIES",
+        "2",
+        "How often the Management API SDK retries a rate-limited (429) or failed (5xx) request.",
+    ),
+)
+
+
+class SettingsError(Exception):
+    """The settings cannot be used; `problems` names each bad variable and what to put there."""
+
+    def __init__(self, problems: list[str], *, nothing_configured: bool = False):
+        self.problems = problems
+        # True when not a single required Auth0 setting was given: a newcomer, not a typo.
+        self.nothing_configured = nothing_configured
+        super().__init__("; ".join(problems))
+
+    @property
+    def message(self) -> str:
+        lines = "\n".join(f"- {p}" for p in self.problems)
+        return f"The app is not configured yet. Fix these settings in `.env` (see `.env.example`):\n\n{lines}"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Validated settings. `auth0_url` is the tenant's base URL without trailing slash."""
+
+    auth0_url: str
+    client_id: str
+    client_secret: str = field(repr=False)
+    mgmt_client_id: str
+    mgmt_client_secret: str = field(repr=False)
+    app_url: str
+    admin_role: str
+    viewer_role: str
+    audit_database_url: str = field(repr=False)
+    data_dir: Path
+    timeout_seconds: float
+    max_retries: int
+
+    @property
+    def issuer(self) -> str:
+        """The ID token issuer Auth0 uses: the base URL with a trailing slash."""
+        return self.auth0_url + "/"
+
+    @property
+    def authorize_endpoint(self) -> str:
+        return self.auth0_url + "/authorize"
+
+    @property
+    def token_endpoint(self) -> str:
+        return self.auth0_url + "/oauth/token"
+
+    @property
+    def jwks_url(self) -> str:
+        return self.auth0_url + "/.well-known/jwks.json"
+
+    @property
+    def management_api_url(self) -> str:
+        return self.auth0_url + "/api/v2"
+
+    @property
+    def management_audience(self) -> str:
+        return self.auth0_url + "/api/v2/"
+
+    @property
+    def redirect_uri(self) -> str:
+        return self.app_url + STREAMLIT_OAUTH_CALLBACK_PATH
+
+    @property
+    def is_dev_tenant(self) -> bool:
+        """Plain http is only ever allowed on loopback, which only the local dev tenant uses."""
+        return urlsplit(self.auth0_url).scheme == "http"
+
+    def logout_url(self) -> str:
+        query = urlencode({"client_id": self.client_id, "returnTo": self.app_url})
+        return f"{self.auth0_url}/v2/logout?{query}"
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _looks_like_placeholder(value: str) -> bool:
+    return PLACEHOLDER.fullmatch(value.strip()) is not None
+
+
+def normalize_domain(raw: str) -> str:
+    """Turn `tenant.eu.auth0.com`, `https://tenant.eu.auth0.com/` or `http://127.0.0.1:8600` into a base URL.
+
+    Raises ValueError with a person-readable reason.
+    """
+    value = raw.strip()
+    if "://" not in value:
+        value = "https://" + value
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https"):
+        raise ValueError(f"it must be a host name or an https:// URL, not {parts.scheme}://")
+    if not parts.hostname:
+        raise ValueError("it has no host name")
+    if parts.path not in ("", "/") or parts.query or parts.fragment:
+        raise ValueError("it must be just the domain, without a path (e.g. your-tenant.eu.auth0.com)")
+    if parts.username or parts.password:
+        raise ValueError("it must not contain a user name or password")
+    if parts.scheme == "http" and not _is_loopback(parts.hostname):
+        raise ValueError(
+            "plain http is refused for anything but this machine (127.0.0.1/localhost); use https"
+        )
+    return f"{parts.scheme}://{parts.netloc.lower()}"
+
+
+def _normalize_app_url(raw: str) -> str:
+    value = raw.strip().rstrip("/")
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError("it must be a full URL such as http://localhost:8501 or https://admin.example.com")
+    if parts.query or parts.fragment:
+        raise ValueError("it must not carry a query or fragment")
+    return value
+
+
+def load_settings(
+    environ: Mapping[str, str] | None = None, *, dotenv_path: str | os.PathLike | None = ".env"
+) -> Settings:
+    """Build the settings from `.env` overlaid by the environment (the environment wins)."""
+    values: dict[str, str] = {}
+    if dotenv_path is not None and Path(dotenv_path).is_file():
+        values.update({k: v for k, v in dotenv_values(dotenv_path).items() if v is not None})
+    values.update(os.environ if environ is None else environ)
+
+    def get(spec: SettingSpec) -> str:
+        return (values.get(spec.name) or "").strip() or (spec.default or "")
+
+    specs = {spec.name: spec for spec in SETTINGS}
+    problems: list[str] = []
+    required = [name for name, spec in specs.items() if spec.default is None]
+    given_any = any((values.get(name) or "").strip() for name in required)
+
+    for name in required:
+        value = get(specs[name])
+        if not value:
+            problems.append(f"{name} is missing: {specs[name].help}")
+        elif _looks_like_placeholder(value):
+            problems.append(f"{name} still holds the placeholder {value!r}: {specs[name].help}")
+
+    auth0_url = ""
+    domain = get(specs["AUTH0_DOMAIN"])
+    if domain and not _looks_like_placeholder(domain):
+        try:
+            auth0_url = normalize_domain(domain)
+        except ValueError as exc:
+            problems.append(f"AUTH0_DOMAIN {domain!r} is not usable: {exc}.")
+
+    app_url = ""
+    try:
+        app_url = _normalize_app_url(get(specs["APP_URL"]))
+    except ValueError as exc:
+        problems.append(f"APP_URL {get(specs['APP_URL'])!r} is not usable: {exc}.")
+
+    numbers: dict[str, float] = {}
+    for name, kind, low in (("AUTH0_TIMEOUT_SECONDS", float, 0.1), ("AUTH0_MAX_RETRIES", int, 0)):
+        raw = get(specs[name])
+        try:
+            numbers[name] = kind(raw)
+            if numbers[name] < low:
+                raise ValueError
+        except ValueError:
+            problems.append(f"{name} {raw!r} is not usable: give a number of at least {low}.")
+
+    for name in ("ADMIN_ROLE", "VIEWER_ROLE"):
+        if not get(specs[name]):
+            problems.append(f"{name} is empty: {specs[name].help}")
+
+    if problems:
+        raise SettingsError(problems, nothing_configured=not given_any)
+
+    data_dir = Path(get(specs["DATA_DIR"]))
+    client_id = get(specs["AUTH0_CLIENT_ID"])
+    client_secret = get(specs["AUTH0_CLIENT_SECRET"])
+    return Settings(
+        auth0_url=auth0_url,
+        client_id=client_id,
+        client_secret=client_secret,
+        mgmt_client_id=get(specs["AUTH0_MGMT_CLIENT_ID"]) or client_id,
+        mgmt_client_secret=get(specs["AUTH0_MGMT_CLIENT_SECRET"]) or client_secret,
+        app_url=app_url,
+        admin_role=get(specs["ADMIN_ROLE"]),
+        viewer_role=get(specs["VIEWER_ROLE"]),
+        audit_database_url=get(specs["AUDIT_DATABASE_URL"]) or f"sqlite:///{data_dir / 'audit.sqlite3'}",
+        data_dir=data_dir,
+        timeout_seconds=numbers["AUTH0_TIMEOUT_SECONDS"],
+        max_retries=int(numbers["AUTH0_MAX_RETRIES"]),
+    )
