@@ -1,0 +1,73 @@
+"""Process-wide objects and caches: settings, the Management API client, the audit store, listing caches.
+
+Each is built once per server process with `st.cache_resource`, so every session shares one
+client-credentials token and one database engine.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from admin_core.audit import AuditStore
+from admin_core.directory import Directory, UserPage, UserQuery
+from admin_core.settings import Settings, SettingsError, load_settings
+from admin_core.tokens import IdTokenVerifier
+
+LISTING_TTL_SECONDS = 30
+
+
+@st.cache_resource(show_spinner=False)
+def get_settings() -> Settings:
+    return load_settings()
+
+
+def settings_or_explain() -> Settings:
+    """The settings, or a page explaining what to configure (never a traceback) and a stop."""
+    try:
+        return get_settings()
+    except SettingsError as exc:
+        from admin_core.ui import chrome
+
+        chrome.not_configured(exc)
+        st.stop()
+        raise  # unreachable: st.stop() raises
+
+
+@st.cache_resource(show_spinner=False)
+def get_directory() -> Directory:
+    return Directory.from_settings(get_settings())
+
+
+@st.cache_resource(show_spinner=False)
+def get_verifier() -> IdTokenVerifier:
+    settings = get_settings()
+    return IdTokenVerifier(
+        jwks_url=settings.jwks_url,
+        issuer=settings.issuer,
+        client_id=settings.client_id,
+        timeout=settings.timeout_seconds,
+    )
+
+
+@st.cache_resource(show_spinner=False)
+def get_audit() -> AuditStore:
+    settings = get_settings()
+    if settings.audit_database_url.startswith("sqlite:///"):
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    return AuditStore(settings.audit_database_url)
+
+
+@st.cache_data(ttl=LISTING_TTL_SECONDS, show_spinner=False, max_entries=256)
+def _cached_page(q: str | None, sort: str, page: int, per_page: int) -> UserPage:
+    return get_directory().list_users(UserQuery(q=q, sort=sort, page=page, per_page=per_page))
+
+
+def list_users(query: UserQuery) -> UserPage:
+    """One page of users: one Management API request when cold, none when warm; our own changes applied."""
+    page = _cached_page(query.q, query.sort, query.page, query.per_page)
+    return get_directory().overlay(page)
+
+
+def clear_listing() -> None:
+    """Forget cached listings after any change, so the next view asks Auth0 again."""
+    _cached_page.clear()

@@ -1,0 +1,65 @@
+"""ID token verification with PyJWT: RS256 from the tenant's JWKS, issuer, audience, times, nonce."""
+
+from __future__ import annotations
+
+import hmac
+
+import jwt
+from jwt import PyJWKClient
+
+from admin_core.errors import SignInError
+
+LEEWAY_SECONDS = 60  # Clock skew tolerated on exp/iat; Auth0 recommends at most a minute.
+REQUIRED_CLAIMS = ("exp", "iat", "sub", "iss", "aud")
+
+
+class IdTokenVerifier:
+    """Verifies Auth0 ID tokens. One per process: the JWKS is fetched with a timeout and cached."""
+
+    def __init__(self, *, jwks_url: str, issuer: str, client_id: str, timeout: float):
+        self._jwks = PyJWKClient(jwks_url, cache_keys=True, lifespan=3600, timeout=timeout)
+        self._issuer = issuer
+        self._client_id = client_id
+
+    def verify(self, id_token: str, *, nonce: str) -> dict:
+        """The token's claims, or SignInError saying why it was refused."""
+        if not isinstance(id_token, str) or not id_token:
+            raise SignInError("Sign-in failed: Auth0 sent no ID token.")
+        try:
+            key = self._jwks.get_signing_key_from_jwt(id_token)
+            claims = jwt.decode(
+                id_token,
+                key.key,
+                algorithms=["RS256"],  # never "none", never HS256 keyed with the public key
+                audience=self._client_id,
+                issuer=self._issuer,
+                leeway=LEEWAY_SECONDS,
+                options={"require": list(REQUIRED_CLAIMS)},
+            )
+        except jwt.PyJWKClientConnectionError:
+            raise SignInError(
+                "Sign-in failed: could not fetch Auth0's signing keys to check the sign-in. Try again."
+            ) from None
+        except jwt.PyJWKClientError:
+            raise SignInError(
+                "Sign-in failed: the ID token was signed with a key Auth0 does not publish."
+            ) from None
+        except jwt.ExpiredSignatureError:
+            raise SignInError("Sign-in failed: the ID token has expired. Sign in again.") from None
+        except jwt.ImmatureSignatureError:
+            raise SignInError(
+                "Sign-in failed: the ID token is not valid yet (check this server's clock)."
+            ) from None
+        except jwt.InvalidAudienceError:
+            raise SignInError("Sign-in failed: the ID token was issued for another application.") from None
+        except jwt.InvalidIssuerError:
+            raise SignInError("Sign-in failed: the ID token comes from another Auth0 tenant.") from None
+        except jwt.InvalidTokenError as exc:
+            raise SignInError(f"Sign-in failed: the ID token is not valid ({exc}).") from None
+        expected = nonce or ""
+        got = claims.get("nonce")
+        if not expected or not isinstance(got, str) or not hmac.compare_digest(got, expected):
+            raise SignInError("Sign-in failed: the sign-in response does not belong to this browser session.")
+        if not isinstance(claims.get("sub"), str) or not claims["sub"]:
+            raise SignInError("Sign-in failed: the ID token names no user.")
+        return claims

@@ -1,0 +1,189 @@
+"""How one user looks: card, table row, detail. All user text is escaped: names are data, never markup."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from urllib.parse import urlsplit
+
+import pandas as pd
+import streamlit as st
+
+from admin_core.directory import User
+from admin_core.ui.chrome import md
+
+AVATAR_PX = 56
+NAME_LIMIT = 60  # characters shown on a card; the full name is in the detail view
+
+
+def relative_time(when: datetime | None, *, now: datetime | None = None) -> str:
+    """'3 days ago', 'just now', 'never'."""
+    if when is None:
+        return "never"
+    now = now or datetime.now(UTC)
+    seconds = int((now - when).total_seconds())
+    if seconds < 0:
+        return "in the future"
+    for unit, size in (
+        ("year", 31_536_000),
+        ("month", 2_592_000),
+        ("day", 86_400),
+        ("hour", 3_600),
+        ("minute", 60),
+    ):
+        if seconds >= size:
+            count = seconds // size
+            return f"{count} {unit}{'s' if count != 1 else ''} ago"
+    return "just now"
+
+
+def exact_time(when: datetime | None) -> str:
+    return when.strftime("%Y-%m-%d %H:%M:%S UTC") if when else "never"
+
+
+def clip(text: str, limit: int = NAME_LIMIT) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def initials(user: User) -> str:
+    source = user.name or user.nickname or user.email or user.user_id
+    letters = [part[0] for part in source.replace("@", " ").replace(".", " ").split() if part[:1].isalpha()]
+    return ("".join(letters[:2]) or "?").upper()
+
+
+def avatar(user: User) -> str:
+    """The picture URL when it is http(s), else an SVG with the person's initials."""
+    if user.picture and urlsplit(user.picture).scheme in ("http", "https"):
+        return user.picture
+    hue = sum(map(ord, user.user_id)) % 360
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{AVATAR_PX}" height="{AVATAR_PX}" viewBox="0 0 64 64">'
+        f'<circle cx="32" cy="32" r="32" fill="hsl({hue},45%,45%)"/>'
+        f'<text x="32" y="40" font-family="sans-serif" font-size="24" fill="#fff" text-anchor="middle">'
+        f"{html.escape(initials(user))}</text></svg>"
+    )
+
+
+def render_card(
+    user: User,
+    *,
+    can_change: bool,
+    is_self: bool,
+    on_detail: Callable[[User], None],
+    on_block: Callable[[User], None],
+    on_delete: Callable[[User], None],
+) -> None:
+    with st.container(border=True, height=300):
+        pic, text = st.columns([1, 3], vertical_alignment="center")
+        with pic:
+            st.image(avatar(user), width=AVATAR_PX)
+        with text:
+            st.markdown(
+                f"**{md(clip(user.display_name))}**",
+                help=md(user.display_name) if len(user.display_name) > NAME_LIMIT else None,
+            )
+            verified = " :green[:material/verified:]" if user.email_verified else ""
+            st.caption(f"{md(clip(user.email or 'no email', 48))}{verified}")
+        badges = [f":gray-badge[{md(user.connection or 'unknown connection')}]"]
+        if user.blocked:
+            badges.insert(0, ":red-badge[:material/block: Blocked]")
+        st.markdown(" ".join(badges))
+        st.markdown(
+            f"Last login **{relative_time(user.last_login)}** · {user.logins_count or 0} logins",
+            help=exact_time(user.last_login),
+        )
+        st.caption(f"Created {user.created_at:%Y-%m-%d}" if user.created_at else "Created: unknown")
+        cols = st.columns(3 if can_change and not is_self else 1)
+        cols[0].button(
+            "Details", key=f"detail:{user.user_id}", on_click=on_detail, args=(user,), width="stretch"
+        )
+        if can_change and not is_self:
+            cols[1].button(
+                "Unblock" if user.blocked else "Block",
+                key=f"block:{user.user_id}",
+                on_click=on_block,
+                args=(user,),
+                width="stretch",
+            )
+            cols[2].button(
+                "Delete",
+                key=f"delete:{user.user_id}",
+                on_click=on_delete,
+                args=(user,),
+                type="primary",
+                width="stretch",
+            )
+
+
+def users_frame(users: Sequence[User]) -> pd.DataFrame:
+    """The table view's rows; avatars are image URLs (initials SVGs as data URLs)."""
+    import base64
+
+    def picture(user: User) -> str:
+        source = avatar(user)
+        if source.startswith("<svg"):
+            return "data:image/svg+xml;base64," + base64.b64encode(source.encode()).decode()
+        return source
+
+    return pd.DataFrame(
+        {
+            "avatar": [picture(u) for u in users],
+            "name": [u.display_name for u in users],
+            "email": [u.email or "" for u in users],
+            "verified": [bool(u.email_verified) for u in users],
+            "connection": [u.connection or "" for u in users],
+            "last_login": pd.to_datetime([u.last_login for u in users], utc=True),
+            "logins": pd.array([u.logins_count for u in users], dtype="Int64"),
+            "created": pd.to_datetime([u.created_at for u in users], utc=True),
+            "blocked": [u.blocked for u in users],
+            "user_id": [u.user_id for u in users],
+        }
+    )
+
+
+TABLE_COLUMNS = {
+    "avatar": st.column_config.ImageColumn("", width="small"),
+    "name": st.column_config.TextColumn("Name", width="medium"),
+    "email": st.column_config.TextColumn("Email", width="medium"),
+    "verified": st.column_config.CheckboxColumn("Verified", width="small"),
+    "connection": st.column_config.TextColumn("Connection"),
+    "last_login": st.column_config.DatetimeColumn("Last login", format="YYYY-MM-DD HH:mm"),
+    "logins": st.column_config.NumberColumn("Logins", format="%d"),
+    "created": st.column_config.DatetimeColumn("Created", format="YYYY-MM-DD"),
+    "blocked": st.column_config.CheckboxColumn("Blocked", width="small"),
+    "user_id": st.column_config.TextColumn("User ID"),
+}
+
+
+def render_detail(user: User, roles: list[str] | None, roles_error: str | None) -> None:
+    pic, text = st.columns([1, 5], vertical_alignment="center")
+    with pic:
+        st.image(avatar(user), width=AVATAR_PX)
+    with text:
+        st.markdown(f"**{md(user.display_name)}**")
+        st.caption(md(user.email or "no email"))
+    if user.blocked:
+        st.markdown(":red-badge[:material/block: Blocked]")
+    facts = {
+        "User ID": user.user_id,
+        "Email verified": "yes" if user.email_verified else "no",
+        "Connection": user.connection or "unknown",
+        "Created": exact_time(user.created_at),
+        "Updated": exact_time(user.updated_at),
+        "Last login": exact_time(user.last_login),
+        "Logins": str(user.logins_count or 0),
+        "Last IP": user.last_ip or "—",
+        "Roles": ", ".join(roles) if roles else ("—" if roles is not None else "could not be read"),
+    }
+    st.table(pd.DataFrame({"field": list(facts), "value": list(facts.values())}).set_index("field"))
+    if roles_error:
+        st.warning(roles_error)
+    with st.expander("Full profile (JSON)"):
+        st.json(user.profile, expanded=1)
+    st.markdown("**Identities**")
+    st.json(list(user.identities), expanded=1)
+    st.markdown("**app_metadata**")
+    st.json(user.app_metadata, expanded=1)
+    st.markdown("**user_metadata**")
+    st.json(user.user_metadata, expanded=1)

@@ -1,0 +1,122 @@
+"""The frame around every page: header, dev-tenant banner, no-access and not-configured screens."""
+
+from __future__ import annotations
+
+import html
+import logging
+from urllib.parse import urlsplit
+
+import httpx
+import streamlit as st
+
+from admin_core.settings import Settings, SettingsError
+
+log = logging.getLogger(__name__)
+
+
+def md(text: object) -> str:
+    """Escape text for st.markdown so names like `**x**` or `[a](b)` show as typed, never as markup."""
+    value = str(text)
+    for char in "\\`*_{}[]()<>#+-.!|~$":
+        value = value.replace(char, "\\" + char)
+    return value.replace("\n", " ")
+
+
+def dev_banner(settings: Settings) -> None:
+    if settings.is_dev_tenant:
+        st.info(
+            f"Local dev tenant at {settings.auth0_url}: generated users, nothing here touches a real Auth0 "
+            "tenant.",
+            icon=":material/science:",
+        )
+
+
+@st.cache_data(ttl=300, show_spinner=False)
+def _dev_accounts(auth0_url: str) -> list[dict]:
+    try:
+        answer = httpx.get(f"{auth0_url}/__dev/accounts", timeout=3)
+        answer.raise_for_status()
+        accounts = answer.json()
+        return [a for a in accounts if isinstance(a, dict)] if isinstance(accounts, list) else []
+    except (httpx.HTTPError, ValueError) as exc:
+        log.warning("could not read the dev tenant's accounts: %s", exc)
+        return []
+
+
+def dev_accounts_hint(settings: Settings) -> None:
+    """Only for the local dev tenant: which accounts sign in, so a newcomer does not have to guess."""
+    if not settings.is_dev_tenant:
+        return
+    accounts = _dev_accounts(settings.auth0_url)
+    if not accounts:
+        return
+    rows = "\n".join(
+        f"| `{md(a.get('email', ''))}` | `{md(a.get('password', ''))}` | {md(a.get('role') or 'no role')} |"
+        for a in accounts
+    )
+    st.markdown(
+        "**Local dev tenant accounts**\n\n| email | password | role |\n|---|---|---|\n" + rows,
+    )
+
+
+def header(identity, settings: Settings) -> None:
+    """Compact header: who is signed in, with which role, and the way out."""
+    from admin_core.auth import sign_out
+
+    left, right = st.columns([5, 1], vertical_alignment="center")
+    with left:
+        role = "Admin" if identity.can_change else "Viewer"
+        st.markdown(
+            f":material/account_circle: **{md(identity.label)}** · {md(identity.email or '')} · "
+            f":{'red' if identity.can_change else 'blue'}-badge[{role}]"
+        )
+    with right:
+        st.button("Log out", key="header.logout", on_click=sign_out, icon=":material/logout:")
+    dev_banner(settings)
+
+
+def logout_redirect(settings: Settings) -> None:
+    """After an app logout, end the Auth0 session in this browser too (then Auth0 returns to APP_URL)."""
+    url = html.escape(settings.logout_url(), quote=True)
+    st.markdown(
+        f'<a id="auth0-logout" href="{url}" target="_self">Sign out of Auth0 in this browser as well</a>',
+        unsafe_allow_html=True,
+    )
+    # A same-origin component clicks the link for the person; the link stays if scripts are blocked.
+    st.components.v1.html(
+        "<script>const a = window.parent.document.getElementById('auth0-logout'); if (a) a.click();</script>",
+        height=0,
+    )
+
+
+def no_access(identity) -> None:
+    """Signed in, but neither admin nor viewer: say so, say who, offer logout; show nothing else."""
+    from admin_core.auth import sign_out
+
+    st.title("No access")
+    st.warning(
+        f"You are signed in as {identity.email or identity.sub}, but your Auth0 account has neither the "
+        "admin nor the viewer role for this tool. Ask an administrator to assign you one."
+    )
+    if identity.role_error:
+        st.error(identity.role_error)
+    st.button("Log out", key="noaccess.logout", on_click=sign_out, type="primary")
+
+
+def not_configured(error: SettingsError) -> None:
+    """The page shown when settings are missing: the two ways forward, never a traceback."""
+    st.title("Auth0 User Admin")
+    if error.nothing_configured:
+        st.markdown(
+            "This app is not connected to an Auth0 tenant yet. There are two ways forward:\n\n"
+            "1. **Try it locally, no Auth0 account needed:** stop this server and run `make run`. It starts a "
+            "local dev tenant with generated users and opens the app pointed at it.\n"
+            "2. **Use your Auth0 tenant:** copy `.env.example` to `.env`, fill in `AUTH0_DOMAIN`, "
+            "`AUTH0_CLIENT_ID` and `AUTH0_CLIENT_SECRET` (the README walks through the Auth0 Dashboard), "
+            "then restart `streamlit run app.py`."
+        )
+    st.error(error.message)
+
+
+def host_of(url: str) -> str:
+    return urlsplit(url).netloc

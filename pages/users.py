@@ -1,0 +1,245 @@
+"""Users: search, card grid or table, paging, detail, block/unblock, delete with confirmation."""
+
+import streamlit as st
+
+from admin_core import actions, runtime
+from admin_core.auth import require_access
+from admin_core.directory import PAGE_SIZES, SORTS, User
+from admin_core.errors import AdminError, UserGone
+from admin_core.ui import listing
+from admin_core.ui.cards import TABLE_COLUMNS, render_card, render_detail, users_frame
+from admin_core.ui.chrome import md
+
+identity = require_access()
+
+CONFIRM = "users.confirm_delete"  # list[User] awaiting confirmation
+DETAIL = "users.detail"  # user_id shown in the detail dialog
+TOAST = "users.toast"
+NOTICES = "users.notices"
+
+
+# --- callbacks (run before the rerun; they only set flags, the dialogs open from those flags) ----------
+
+
+def ask_delete(user: User) -> None:
+    st.session_state[CONFIRM] = [user]
+
+
+def show_detail(user: User) -> None:
+    st.session_state[DETAIL] = user.user_id
+
+
+def toggle_block(user: User) -> None:
+    report = actions.set_blocked(identity=identity, user=user, blocked=not user.blocked)
+    _announce(report, verb="Unblocked" if user.blocked else "Blocked")
+
+
+def _announce(report: actions.ActionReport, *, verb: str) -> None:
+    if len(report.done) == 1 and not report.failed:
+        st.session_state[TOAST] = f"{verb} {report.done[0].email or report.done[0].display_name}"
+    elif report.done:
+        st.session_state[TOAST] = f"{verb} {len(report.done)} users"
+    st.session_state[NOTICES] = [
+        f"{verb.removesuffix('ed').removesuffix('e')} failed for {u.email or u.user_id}: {message}"
+        for u, message in report.failed
+    ]
+
+
+def close_dialogs() -> None:
+    st.session_state.pop(CONFIRM, None)
+    st.session_state.pop(DETAIL, None)
+
+
+# --- dialogs -----------------------------------------------------------------------------------------
+
+
+@st.dialog("Delete users?", width="medium", on_dismiss=close_dialogs)
+def confirm_delete(users: list[User]) -> None:
+    if len(users) == 1:
+        user = users[0]
+        st.markdown(
+            f"Delete **{md(user.display_name)}** permanently?\n\n"
+            f"- email: `{md(user.email or '—')}`\n- user_id: `{md(user.user_id)}`"
+        )
+    else:
+        st.markdown(f"Delete these **{len(users)} users** permanently?")
+        st.dataframe(users_frame(users)[["name", "email", "user_id"]], hide_index=True)
+    st.warning("Deletion in Auth0 cannot be undone.", icon=":material/warning:")
+    left, right = st.columns(2)
+    if left.button("Cancel", key="confirm.cancel", width="stretch"):
+        close_dialogs()
+        st.rerun()
+    if right.button("Delete", key="confirm.delete", type="primary", width="stretch"):
+        report = actions.delete_users(identity=identity, users=users)
+        _announce(report, verb="Deleted")
+        close_dialogs()
+        st.rerun()
+
+
+@st.dialog("User details", width="large", on_dismiss=close_dialogs)
+def detail(user_id: str) -> None:
+    directory = runtime.get_directory()
+    try:
+        with st.spinner("Asking Auth0…"):
+            user = directory.get_user(user_id)
+    except UserGone as exc:
+        st.warning(exc.message)
+        runtime.clear_listing()
+        return
+    except AdminError as exc:
+        st.error(exc.message)
+        return
+    roles, roles_error = None, None
+    try:
+        roles = directory.role_names(user_id)
+    except AdminError as exc:
+        roles_error = f"Roles could not be read: {exc.message}"
+    render_detail(user, roles, roles_error)
+    if st.button("Close", key="detail.close"):
+        close_dialogs()
+        st.rerun()
+
+
+# --- page --------------------------------------------------------------------------------------------
+
+if message := st.session_state.pop(TOAST, None):
+    st.toast(message, icon=":material/check_circle:")
+for notice in st.session_state.pop(NOTICES, []):
+    st.error(notice)
+
+listing.sync_widgets_from_url()
+
+st.title("Users")
+search, toggles = st.columns([3, 1], vertical_alignment="bottom")
+search.text_input(
+    "Search",
+    key="users.text",
+    placeholder="email, name or nickname (prefix)",
+    on_change=listing.reset_page,
+    max_chars=500,
+)
+toggles.toggle(
+    "Advanced (Lucene)",
+    key="users.advanced",
+    on_change=listing.reset_page,
+    help="Raw Auth0 v3 query syntax, e.g. `email:*@example.com AND logins_count:[10 TO *]`.",
+)
+f1, f2, f3, f4, f5, f6 = st.columns([1, 1, 2, 2, 1, 1], vertical_alignment="bottom")
+f1.checkbox("Blocked", key="users.blocked", on_change=listing.reset_page)
+f2.checkbox("Never logged in", key="users.never", on_change=listing.reset_page)
+f3.selectbox(
+    "Connection",
+    options=["", *listing.KNOWN_CONNECTIONS],
+    format_func=lambda c: c or "Any connection",
+    key="users.connection",
+    accept_new_options=True,
+    on_change=listing.reset_page,
+)
+f4.selectbox(
+    "Sort",
+    options=list(SORTS),
+    format_func=lambda s: SORTS[s][1],
+    key="users.sort",
+    on_change=listing.reset_page,
+)
+f5.selectbox("Per page", options=list(PAGE_SIZES), key="users.size", on_change=listing.reset_page)
+f6.segmented_control("View", options=list(listing.VIEWS), key="users.view", format_func=str.title)
+if st.session_state.get("users.view") is None:
+    st.session_state["users.view"] = "grid"
+
+state = listing.state_from_widgets()
+listing.publish(state)
+
+try:
+    with st.spinner("Asking Auth0…"):
+        page = runtime.list_users(state.query)
+except AdminError as exc:
+    st.error(exc.message)
+    page = None
+
+if page is not None:
+    if not page.users:
+        st.info(
+            "No users match. Widen the search: fewer characters, no filters, or switch off Advanced."
+            if (state.text or state.blocked or state.never or state.connection)
+            else "This tenant has no users yet."
+        )
+    elif state.view == "table":
+        frame = users_frame(page.users)
+        selection = st.dataframe(
+            frame,
+            column_config=TABLE_COLUMNS,
+            hide_index=True,
+            key="users.table",
+            on_select="rerun" if identity.can_change else "ignore",
+            selection_mode="multi-row",
+            width="stretch",
+        )
+        if identity.can_change:
+            rows = list(selection.selection.rows) if selection else []
+            chosen = [page.users[i] for i in rows if i < len(page.users)]
+            mine = [u for u in chosen if u.user_id == identity.sub]
+            chosen = [u for u in chosen if u.user_id != identity.sub]
+            b1, b2, b3, _ = st.columns([1, 1, 1, 3])
+            if b1.button(
+                f"Delete {len(chosen)} selected", key="bulk.delete", disabled=not chosen, type="primary"
+            ):
+                st.session_state[CONFIRM] = chosen
+                st.rerun()
+            if b2.button(f"Block {len(chosen)}", key="bulk.block", disabled=not chosen):
+                _announce(actions.block_users(identity=identity, users=chosen, blocked=True), verb="Blocked")
+                st.rerun()
+            if b3.button(f"Unblock {len(chosen)}", key="bulk.unblock", disabled=not chosen):
+                _announce(
+                    actions.block_users(identity=identity, users=chosen, blocked=False), verb="Unblocked"
+                )
+                st.rerun()
+            if mine:
+                st.caption("Your own account is left out of bulk actions.")
+    else:
+        per_row = 4
+        for start in range(0, len(page.users), per_row):
+            columns = st.columns(per_row)
+            for column, user in zip(columns, page.users[start : start + per_row], strict=False):
+                with column:
+                    render_card(
+                        user,
+                        can_change=identity.can_change,
+                        is_self=user.user_id == identity.sub,
+                        on_detail=show_detail,
+                        on_block=toggle_block,
+                        on_delete=ask_delete,
+                    )
+
+    prev, info, nxt = st.columns([1, 4, 1], vertical_alignment="center")
+    prev.button(
+        "Previous", key="page.prev", disabled=state.page <= 0, on_click=listing.go_to, args=(state.page - 1,)
+    )
+    info.markdown(
+        f"Page **{state.page + 1}** of **{page.page_count}** · {page.total:,} users",
+        text_alignment="center",
+    )
+    nxt.button(
+        "Next",
+        key="page.next",
+        disabled=state.page + 1 >= page.page_count,
+        on_click=listing.go_to,
+        args=(state.page + 1,),
+    )
+    if page.capped:
+        st.caption(
+            f"Auth0 shows only the first 1,000 of these {page.total:,} results. Narrow the search or add "
+            "filters to reach the others."
+        )
+    st.download_button(
+        "Download this page as CSV",
+        data=users_frame(page.users).drop(columns=["avatar"]).to_csv(index=False),
+        file_name="users.csv",
+        mime="text/csv",
+        key="users.csv",
+    )
+
+if CONFIRM in st.session_state and identity.can_change:
+    confirm_delete(st.session_state[CONFIRM])
+elif DETAIL in st.session_state:
+    detail(st.session_state[DETAIL])

@@ -1,0 +1,84 @@
+"""Shared fixtures: a dev tenant over loopback, app settings pointed at it, AppTest sign-in."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from admin_core.settings import SETTINGS
+from tests.support.browserless import FakePopup
+from tests.support.devtenant_proc import DevTenant
+
+ROOT = Path(__file__).resolve().parent.parent
+STAFF = {"admin": "admin@example.com", "viewer": "viewer@example.com", "staff": "staff@example.com"}
+
+
+@pytest.fixture(scope="session")
+def tenant() -> Iterator[DevTenant]:
+    """One dev tenant (150 users) for the session; tests that change it reset it first (see `fresh_tenant`)."""
+    with DevTenant(users=150) as dev:
+        yield dev
+
+
+@pytest.fixture
+def fresh_tenant(tenant: DevTenant) -> DevTenant:
+    tenant.reset()
+    return tenant
+
+
+def app_environment(base_url: str, tmp_path: Path, **overrides: str) -> dict[str, str]:
+    """Every setting explicitly (so a developer's .env never leaks into a test), pointed at a dev tenant."""
+    env = {spec.name: "" for spec in SETTINGS}
+    env.update(
+        AUTH0_DOMAIN=base_url,
+        AUTH0_CLIENT_ID="dashboard",
+        AUTH0_CLIENT_SECRET="dashboard-secret",
+        APP_URL="http://localhost:8501",
+        DATA_DIR=str(tmp_path / "data"),
+        AUTH0_TIMEOUT_SECONDS="3",
+        AUTH0_MAX_RETRIES="0",
+    )
+    env.update(overrides)
+    return env
+
+
+@pytest.fixture
+def app_env(fresh_tenant: DevTenant, tmp_path: Path, monkeypatch) -> dict[str, str]:
+    """The app's settings in the environment, pointed at a freshly reset dev tenant; caches cleared."""
+    env = app_environment(fresh_tenant.base_url, tmp_path)
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    clear_app_caches()
+    yield env
+    clear_app_caches()
+
+
+def clear_app_caches() -> None:
+    st.cache_data.clear()
+    st.cache_resource.clear()
+
+
+@pytest.fixture
+def sign_in(app_env, monkeypatch):
+    """Returns a function giving an AppTest of app.py signed in as one of the staff accounts."""
+
+    def signed_in(who: str = "admin", *, page: str | None = None) -> AppTest:
+        popup = FakePopup(email=STAFF.get(who, who)).install(monkeypatch)
+        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=30)
+        at.run()
+        assert popup.results and "code" in popup.results[0], popup.results
+        if page:
+            at.switch_page(page)
+            at.run()
+        return at
+
+    return signed_in
+
+
+def pytest_configure(config):
+    os.environ.setdefault("STREAMLIT_BROWSER_GATHER_USAGE_STATS", "false")
