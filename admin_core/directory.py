@@ -285,6 +285,8 @@ def translate(exc: BaseException) -> AdminError:
         body = _body(exc)
         message = str(body.get("message") or "").strip()
         code = str(body.get("errorCode") or "")
+        if 200 <= status < 300:  # the SDK could not parse a successful answer
+            return Unreachable("Auth0 sent an answer the app could not read. Try again in a moment.")
         if status == 401:
             return ConfigError(
                 "Auth0 did not accept the app's Management API token. Check AUTH0_MGMT_CLIENT_ID / "

@@ -59,7 +59,7 @@ def confirm_delete(users: list[User]) -> None:
         user = users[0]
         st.markdown(
             f"Delete **{md(user.display_name)}** permanently?\n\n"
-            f"- email: `{md(user.email or '—')}`\n- user_id: `{md(user.user_id)}`"
+            f"- email: {md(user.email or '—')}\n- user_id: {md(user.user_id)}"
         )
     else:
         st.markdown(f"Delete these **{len(users)} users** permanently?")
@@ -156,9 +156,14 @@ try:
 except AdminError as exc:
     st.error(exc.message)
     page = None
+    if state.page > 0:
+        st.button("Back to the first page", key="page.first", on_click=listing.go_to, args=(0,))
 
 if page is not None:
-    if not page.users:
+    if not page.users and state.page > 0:
+        st.info(f"Page {state.page + 1} is past the last page of these results.")
+        st.button("Back to the first page", key="page.first", on_click=listing.go_to, args=(0,))
+    elif not page.users:
         st.info(
             "No users match. Widen the search: fewer characters, no filters, or switch off Advanced."
             if (state.text or state.blocked or state.never or state.connection)

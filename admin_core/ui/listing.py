@@ -65,7 +65,7 @@ def from_params(params) -> ListingState:
         connection=(params.get("connection") or "")[:200],
         sort=params.get("sort") if params.get("sort") in SORTS else "last_login",
         view=params.get("view") if params.get("view") in VIEWS else "grid",
-        page=_int(params.get("page"), 0, high=SEARCH_CAP // size),
+        page=_int(params.get("page"), 0, high=(SEARCH_CAP - 1) // size),
         size=size,
     )
 

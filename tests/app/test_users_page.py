@@ -1,0 +1,261 @@
+"""The Users page against the dev tenant over real HTTP (AppTest)."""
+
+from __future__ import annotations
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from admin_core.auth import IDENTITY_KEY
+from admin_core.directory import Directory
+from admin_core.errors import NotAllowed
+from tests.conftest import ROOT, app_environment, clear_app_caches
+from tests.support.browserless import FakePopup
+from tests.support.devtenant_proc import DevTenant
+
+STAFF = {"admin@example.com", "viewer@example.com", "staff@example.com"}
+
+
+def list_requests(tenant) -> int:
+    return tenant.stats()["requests"].get("GET /api/v2/users", 0)
+
+
+def card_names(at: AppTest) -> list[str]:
+    return [m.value.strip("*") for m in at.markdown if m.value.startswith("**") and m.value.endswith("**")]
+
+
+def delete_buttons(at: AppTest) -> list[str]:
+    return [b.key for b in at.button if b.key and b.key.startswith("delete:")]
+
+
+def search(at: AppTest, text: str) -> AppTest:
+    return at.text_input(key="users.text").input(text).run()
+
+
+def find(tenant, predicate) -> dict:
+    return next(u for u in tenant.users() if u.get("email") not in STAFF and predicate(u))
+
+
+def test_grid_shows_24_cards_with_actions_for_admins_but_not_on_their_own_card(sign_in, fresh_tenant):
+    at = sign_in("admin")
+    assert len([b for b in at.button if b.key and b.key.startswith("detail:")]) == 24
+    assert len(delete_buttons(at)) == 23  # the admin's own card (newest login) has none
+    admin_id = at.session_state[IDENTITY_KEY].sub
+    assert f"delete:{admin_id}" not in delete_buttons(at) and f"block:{admin_id}" not in [b.key for b in at.button]
+    assert any("Page **1** of **7** · 153 users" in m.value for m in at.markdown)
+
+
+def test_viewer_sees_cards_but_no_change_controls(sign_in):
+    at = sign_in("viewer")
+    assert len([b for b in at.button if b.key and b.key.startswith("detail:")]) == 24
+    assert not [b for b in at.button if b.key and b.key.startswith(("delete:", "block:", "bulk."))]
+
+
+def md_escaped(text: str) -> str:
+    from admin_core.ui.chrome import md
+
+    return md(text)
+
+
+def avatar_sources(at: AppTest) -> list[str]:
+    """What each st.image shows: an http(s) URL, or the decoded SVG markup of an initials avatar."""
+    import base64
+
+    out = []
+    for image in at.get("image"):
+        url = image.proto.imgs[0].url
+        prefix = "data:image/svg+xml;base64,"
+        out.append(base64.b64decode(url[len(prefix) :]).decode() if url.startswith(prefix) else url)
+    return out
+
+
+def test_card_for_a_user_without_name_who_never_logged_in(sign_in, fresh_tenant):
+    user = find(fresh_tenant, lambda u: "name" not in u and "last_login" not in u)
+    at = search(sign_in("admin"), user["email"])
+    assert card_names(at) == [md_escaped(user.get("nickname") or user["email"])]  # falls back to nickname, email
+    assert any(m.value.startswith("Last login **never** · 0 logins") for m in at.markdown)
+
+
+def test_card_without_picture_shows_initials(sign_in, fresh_tenant):
+    user = find(fresh_tenant, lambda u: "picture" not in u and u.get("name"))
+    at = search(sign_in("admin"), user["email"])
+    (source,) = avatar_sources(at)
+    assert "<svg" in source and ">" + "".join(p[0] for p in user["name"].split()[:2]).upper() + "<" in source
+
+
+def test_blocked_user_card_has_badge_and_unblock(sign_in, fresh_tenant):
+    user = find(fresh_tenant, lambda u: u.get("blocked"))
+    at = search(sign_in("admin"), user["email"])
+    assert any("Blocked" in m.value for m in at.markdown)
+    assert at.button(key=f"block:{user['user_id']}").label == "Unblock"
+
+
+def test_paging_costs_one_list_request_per_page_and_none_when_warm(sign_in, fresh_tenant):
+    at = sign_in("admin")
+    assert list_requests(fresh_tenant) == 1
+    at.button(key="page.next").click().run()
+    assert list_requests(fresh_tenant) == 2
+    assert any("Page **2** of **7**" in m.value for m in at.markdown)
+    at.run()
+    at.run()
+    assert list_requests(fresh_tenant) == 2
+    at.button(key="page.prev").click().run()
+    assert list_requests(fresh_tenant) == 2  # page 1 is still cached
+    assert fresh_tenant.stats()["token_grants"]["client_credentials"] == 1
+
+
+def test_search_escapes_lucene_so_operators_find_nothing_extra(sign_in):
+    at = search(sign_in("admin"), "a OR *")
+    assert not delete_buttons(at)
+    assert any("No users match" in i.value for i in at.info)
+
+
+def test_plain_search_finds_by_email_prefix(sign_in, fresh_tenant):
+    user = find(fresh_tenant, lambda u: "name" in u)
+    at = search(sign_in("admin"), user["email"][:12])
+    ids = [b.key.split(":", 1)[1] for b in at.button if b.key and b.key.startswith("detail:")]
+    assert user["user_id"] in ids
+    everyone = {u["user_id"]: u for u in fresh_tenant.users()}
+    prefix = user["email"][:12].lower()
+    for user_id in ids:
+        u = everyone[user_id]
+        assert any((u.get(f) or "").lower().startswith(prefix) for f in ("email", "name", "nickname"))
+
+
+def test_advanced_lucene_and_its_syntax_errors(sign_in, fresh_tenant):
+    at = sign_in("admin")
+    at.toggle(key="users.advanced").set_value(True).run()
+    at = search(at, "blocked:true")
+    blocked = [u for u in fresh_tenant.users() if u.get("blocked")]
+    assert any(f"{len(blocked)} users" in m.value for m in at.markdown)
+    at = search(at, "email:(unclosed")
+    assert any("could not understand that search" in e.value for e in at.error)
+    at = search(at, "")
+    assert not at.error
+
+
+def test_filters_and_state_live_in_query_params(app_env, monkeypatch):
+    FakePopup(email="admin@example.com").install(monkeypatch)
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=30)
+    at.query_params.update({"blocked": "1", "view": "table", "sort": "email"})
+    at.run()
+    assert at.checkbox(key="users.blocked").value is True
+    frame = at.dataframe[0].value
+    assert frame["blocked"].all()
+    assert list(frame["email"]) == sorted(frame["email"])
+    assert at.query_params["blocked"] == ["1"] or at.query_params["blocked"] == "1"
+
+
+def test_table_view_columns(sign_in):
+    at = sign_in("admin")
+    at.query_params["view"] = "table"
+    at.session_state["users.loaded_params"] = None
+    at.run()
+    frame = at.dataframe[0].value
+    assert list(frame.columns) == [
+        "avatar", "name", "email", "verified", "connection", "last_login", "logins", "created", "blocked", "user_id"
+    ]  # fmt: skip
+    assert len(frame) == 24
+
+
+def test_delete_flow_with_dialog_and_toast(sign_in, fresh_tenant):
+    at = sign_in("admin")
+    target = next(k for k in delete_buttons(at)).split(":", 1)[1]
+    email = next(u["email"] for u in fresh_tenant.users() if u["user_id"] == target)
+    at.button(key=f"delete:{target}").click().run()
+    assert any(md_escaped(email) in m.value for m in at.markdown)
+    assert fresh_tenant.stats()["requests"].get("DELETE /api/v2/users/{id}", 0) == 0
+    at.button(key="confirm.delete").click().run()
+    assert [t.value for t in at.toast] == [f"Deleted {email}"]
+    assert target not in {u["user_id"] for u in fresh_tenant.users()}
+    assert f"delete:{target}" not in delete_buttons(at)
+
+
+def test_cancel_deletes_nothing(sign_in, fresh_tenant):
+    at = sign_in("admin")
+    target = delete_buttons(at)[0].split(":", 1)[1]
+    at.button(key=f"delete:{target}").click().run()
+    at.button(key="confirm.cancel").click().run()
+    assert fresh_tenant.stats()["requests"].get("DELETE /api/v2/users/{id}", 0) == 0
+    assert target in {u["user_id"] for u in fresh_tenant.users()}
+
+
+def test_bulk_delete_of_three_from_the_table(sign_in, fresh_tenant):
+    at = sign_in("admin")
+    at.query_params["view"] = "table"
+    at.session_state["users.loaded_params"] = None
+    at.run()
+    frame = at.dataframe[0].value
+    admin_id = at.session_state[IDENTITY_KEY].sub
+    rows = [i for i, uid in enumerate(frame["user_id"]) if uid != admin_id][:3]
+    chosen = [frame["user_id"][i] for i in rows]
+    at.session_state["users.table"] = {"selection": {"rows": rows, "columns": [], "cells": []}}
+    at.run()
+    at.button(key="bulk.delete").click().run()
+    at.button(key="confirm.delete").click().run()
+    assert [t.value for t in at.toast] == ["Deleted 3 users"]
+    remaining = {u["user_id"] for u in fresh_tenant.users()}
+    assert not set(chosen) & remaining
+    assert len(remaining) == 150
+
+
+def test_block_and_unblock(sign_in, fresh_tenant):
+    at = sign_in("admin")
+    user = find(fresh_tenant, lambda u: not u.get("blocked"))
+    at = search(at, user["email"])
+    at.button(key=f"block:{user['user_id']}").click().run()
+    assert [t.value for t in at.toast] == [f"Blocked {user['email']}"]
+    assert next(u for u in fresh_tenant.users() if u["user_id"] == user["user_id"])["blocked"] is True
+    assert at.button(key=f"block:{user['user_id']}").label == "Unblock"
+    at.button(key=f"block:{user['user_id']}").click().run()
+    assert not next(u for u in fresh_tenant.users() if u["user_id"] == user["user_id"]).get("blocked")
+
+
+def test_detail_shows_profile_identities_metadata_and_roles(sign_in, fresh_tenant):
+    at = sign_in("admin")
+    admin_id = at.session_state[IDENTITY_KEY].sub
+    at.button(key=f"detail:{admin_id}").click().run()
+    table = at.table[0].value
+    assert table.loc["User ID", "value"] == admin_id
+    assert table.loc["Roles", "value"] == "User Admin"
+    assert len(at.json) >= 4
+
+
+def test_the_wrapper_refuses_self_delete_and_self_block(app_env):
+    from admin_core.settings import load_settings
+
+    directory = Directory.from_settings(load_settings(app_env, dotenv_path=None))
+    with pytest.raises(NotAllowed):
+        directory.delete_user(actor_sub="auth0|me", user_id="auth0|me")
+    with pytest.raises(NotAllowed):
+        directory.set_blocked(actor_sub="auth0|me", user_id="auth0|me", blocked=True)
+
+
+def test_deleted_user_stays_gone_while_the_search_index_lags(tmp_path, monkeypatch):
+    with DevTenant(users=40, index_lag_ms=60_000) as lagging:
+        for key, value in app_environment(lagging.base_url, tmp_path).items():
+            monkeypatch.setenv(key, value)
+        clear_app_caches()
+        FakePopup(email="admin@example.com").install(monkeypatch)
+        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=30).run()
+        target = delete_buttons(at)[0].split(":", 1)[1]
+        at.button(key=f"delete:{target}").click().run()
+        at.button(key="confirm.delete").click().run()
+        assert f"delete:{target}" not in delete_buttons(at)
+        assert any("42 users" in m.value for m in at.markdown)
+        clear_app_caches()
+
+
+def test_past_the_1000_cap_the_page_says_so(tmp_path, monkeypatch):
+    with DevTenant(users=1200) as big:
+        for key, value in app_environment(big.base_url, tmp_path).items():
+            monkeypatch.setenv(key, value)
+        clear_app_caches()
+        FakePopup(email="admin@example.com").install(monkeypatch)
+        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=30)
+        at.query_params.update({"page": "500", "size": "100"})
+        at.run()
+        assert any("Page **10** of **10** · 1,203 users" in m.value for m in at.markdown)
+        assert any("only the first 1,000" in c.value for c in at.caption)
+        assert at.button(key="page.next").disabled
+        assert not at.error
+        clear_app_caches()
