@@ -143,7 +143,9 @@ class UserQuery:
 
 # --- search text -------------------------------------------------------------------------------------
 
-LUCENE_SPECIAL = set('+-&|!(){}[]^"~*?:\\/')
+# Elasticsearch's reserved characters (Auth0 search runs on it) plus the apostrophe, which some Lucene
+# parsers read as a quote; escaping a character that needs none is harmless.
+LUCENE_SPECIAL = set("+-=&|!(){}[]^\"~*?:\\/<>'")
 
 
 def escape_lucene(text: str) -> str:
@@ -350,6 +352,7 @@ class Directory:
         self._changes_lock = threading.Lock()
         # user_id -> (monotonic time, the user after our change or None when we deleted it)
         self._recent: dict[str, tuple[float, User | None]] = {}
+        self._locks: dict[str, threading.Lock] = {}
 
     @classmethod
     def from_settings(cls, settings: Any) -> Directory:
@@ -444,13 +447,36 @@ class Directory:
         return user
 
     def delete_user(self, *, actor_sub: str, user_id: str) -> None:
+        """Delete once: Auth0 answers 204 even for an absent user, so two admins deleting the same person
+        at the same moment would both be told "deleted". One lock per user serialises them in this
+        process, and the second is told the user is already gone."""
         self._refuse_self(actor_sub, user_id, "delete")
-        try:
-            self._call(lambda: self._api.users.delete(user_id))
-        except UserGone:
+        with self._user_lock(user_id):
+            if self._recently_deleted(user_id):
+                raise UserGone(
+                    "That user was just deleted (by you or another admin). The list has been refreshed."
+                )
+            try:
+                answer = self._call(lambda: self._api.users.with_raw_response.delete(user_id))
+                if answer.status_code != 204:
+                    # Auth0 answers a deletion with 204 and no body; anything else is not a confirmation.
+                    raise Unreachable(
+                        f"Auth0 answered the deletion unexpectedly (HTTP {answer.status_code}), so it is not "
+                        "confirmed. Reload the list to see whether the user is still there."
+                    )
+            except UserGone:
+                self._remember(user_id, None)
+                raise
             self._remember(user_id, None)
-            raise
-        self._remember(user_id, None)
+
+    def _user_lock(self, user_id: str) -> threading.Lock:
+        with self._changes_lock:
+            return self._locks.setdefault(user_id, threading.Lock())
+
+    def _recently_deleted(self, user_id: str) -> bool:
+        with self._changes_lock:
+            at, user = self._recent.get(user_id, (None, None))
+            return at is not None and user is None and time.monotonic() - at <= RECENT_CHANGE_SECONDS
 
     @staticmethod
     def _refuse_self(actor_sub: str, user_id: str, verb: str) -> None:
@@ -467,6 +493,7 @@ class Directory:
             self._recent[user_id] = (now, user)
             for key in [k for k, (at, _) in self._recent.items() if now - at > RECENT_CHANGE_SECONDS]:
                 del self._recent[key]
+                self._locks.pop(key, None)
 
     def overlay(self, page: UserPage) -> UserPage:
         """Apply our own recent changes to a (possibly cached, possibly lagging) page of search results."""
@@ -485,3 +512,172 @@ class Directory:
         return UserPage(
             users=tuple(users), total=max(0, page.total - removed), page=page.page, per_page=page.per_page
         )
+
+    # --- paced searches (the Overview page's figures) -------------------------------------------------
+
+    def rate_gate(self) -> RateLimitGate:
+        """The process-wide pacer for this tenant's Management API, fed by every response's rate headers."""
+        gate = self.__dict__.get("_rate_gate")
+        if gate is None:
+            with _RATE_GATE_LOCK:
+                gate = self.__dict__.get("_rate_gate")
+                if gate is None:
+                    gate = RateLimitGate()
+                    _observe_responses(self._api, gate.observe)
+                    self.__dict__["_rate_gate"] = gate
+        return gate
+
+    def search_page(
+        self,
+        q: str | None,
+        *,
+        page: int = 0,
+        per_page: int = 100,
+        sort: str | None = None,
+        fields: str | None = None,
+        rate_limit_retries: int = 6,
+    ) -> SearchPage:
+        """One page of a search with its `total`, paced by the rate gate; 429s are waited out.
+
+        The SDK's own retries are off for this call (they would bypass the gate); a 429 waits for
+        `x-ratelimit-reset` and tries again, up to `rate_limit_retries` times. Other errors are raised.
+        """
+        if not 1 <= per_page <= 100:
+            raise ValueError("per_page must be between 1 and 100")
+        if page < 0 or page * per_page >= SEARCH_CAP:
+            raise SearchCapReached(f"Auth0 only shows the first {SEARCH_CAP} results of a search.")
+        gate = self.rate_gate()
+
+        def fetch():
+            return self._api.users.list(
+                page=page,
+                per_page=per_page,
+                include_totals=True,
+                sort=sort,
+                q=q,
+                search_engine="v3" if q else None,
+                fields=fields,
+                include_fields=True if fields else None,
+                request_options={"max_retries": 0},
+            )
+
+        attempt = 0
+        while True:
+            gate.acquire()
+            try:
+                pager = self._call(fetch)
+            except RateLimited as exc:
+                attempt += 1
+                gate.penalize(exc.retry_at.timestamp() if exc.retry_at else None)
+                if attempt > rate_limit_retries:
+                    raise
+                continue
+            finally:
+                gate.release()
+            users = tuple(User.from_sdk(item) for item in (pager.items or ()))
+            total = getattr(pager.response, "total", None)
+            return SearchPage(users=users, total=int(total) if total is not None else len(users))
+
+
+@dataclass(frozen=True)
+class SearchPage:
+    """One page of a search (at most 100 users) and how many users the search matches in all."""
+
+    users: tuple[User, ...]
+    total: int
+
+
+_RATE_GATE_LOCK = threading.Lock()
+
+
+def _observe_responses(api: Any, observer: Callable[[httpx.Response], None]) -> bool:
+    """Hook `observer` into the SDK's httpx client so it sees every response (and its rate headers)."""
+    try:
+        client = api._client_wrapper.httpx_client.httpx_client
+        hooks = dict(client.event_hooks)
+    except AttributeError:  # a future SDK layout: the gate then learns from 429s only
+        return False
+    hooks["response"] = [*hooks.get("response", []), observer]
+    client.event_hooks = hooks
+    return True
+
+
+class RateLimitGate:
+    """Client-side pacing from Auth0's `x-ratelimit-limit/-remaining/-reset` headers.
+
+    A request may start while the last reported `remaining` exceeds the requests of ours in flight;
+    once it is used up, callers wait for `reset` (Unix seconds), when the window is full again.
+    Before any header is seen, one request at a time. Waits longer than `max_wait` raise RateLimited.
+    """
+
+    def __init__(self, *, max_wait: float = 60.0):
+        self._cond = threading.Condition()
+        self.max_wait = max_wait
+        self.limit: int | None = None
+        self.remaining: int | None = None
+        self.reset_at = 0.0
+        self.inflight = 0
+        self._refilled = False  # `remaining` was refilled locally after `reset_at` passed
+
+    def observe(self, response: httpx.Response) -> None:
+        headers = response.headers
+        try:
+            remaining = int(headers["x-ratelimit-remaining"])
+            reset_at = float(headers["x-ratelimit-reset"])
+        except (KeyError, ValueError):
+            if response.status_code == 429:
+                self.penalize(None)
+            return
+        try:
+            limit = int(headers.get("x-ratelimit-limit", ""))
+        except ValueError:
+            limit = None
+        if response.status_code == 429:
+            remaining = 0
+        with self._cond:
+            if limit:
+                self.limit = limit
+            # answers arrive out of order: keep the latest window, and the lowest count within it
+            if self.remaining is None or reset_at > self.reset_at:
+                self.remaining, self.reset_at, self._refilled = remaining, reset_at, False
+            elif reset_at == self.reset_at and remaining < self.remaining:
+                self.remaining, self._refilled = remaining, False
+            elif remaining == 0 and not self._refilled:
+                self.remaining = 0  # a 429 naming an earlier reset: keep the later (safer) one
+            self._cond.notify_all()
+
+    def penalize(self, retry_at: float | None) -> None:
+        """A 429 arrived: nothing is left until `retry_at` (at least half a second from now)."""
+        with self._cond:
+            self.remaining = 0
+            self.reset_at = max(self.reset_at, retry_at or 0.0, time.time() + 0.5)
+            self._refilled = False
+            self._cond.notify_all()
+
+    def acquire(self) -> None:
+        deadline = time.monotonic() + self.max_wait
+        with self._cond:
+            while True:
+                now = time.time()
+                used_up = self.remaining is not None and self.remaining - self.inflight <= 0
+                if used_up and not self._refilled and now >= self.reset_at:
+                    # the window has been reset: the whole limit is available again, once
+                    self.remaining, self._refilled = self.limit or 1, True
+                    used_up = self.remaining - self.inflight <= 0
+                allowed = (1 if self.remaining is None else self.remaining) - self.inflight
+                if allowed > 0:
+                    self.inflight += 1
+                    return
+                if used_up and self.inflight == 0 and not self._refilled:
+                    wait = self.reset_at - now + 0.05  # small margin: reset has one-second resolution
+                else:
+                    wait = 0.25  # a request of ours is in flight: its answer will tell more
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise RateLimited.from_reset(str(self.reset_at))
+                self._cond.wait(max(0.01, min(wait, left)))
+
+    def release(self) -> None:
+        with self._cond:
+            self.inflight = max(0, self.inflight - 1)
+            self._cond.notify_all()

@@ -26,7 +26,12 @@ class IdTokenVerifier:
         if not isinstance(id_token, str) or not id_token:
             raise SignInError("Sign-in failed: Auth0 sent no ID token.")
         try:
-            key = self._jwks.get_signing_key_from_jwt(id_token)
+            try:
+                key = self._jwks.get_signing_key_from_jwt(id_token)
+            except (jwt.PyJWKClientError, jwt.InvalidTokenError):
+                raise
+            except Exception:  # an unreadable JWKS answer (bad JSON, odd shape)
+                raise jwt.PyJWKClientConnectionError("unreadable JWKS") from None
             claims = jwt.decode(
                 id_token,
                 key.key,

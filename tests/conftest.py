@@ -14,6 +14,8 @@ from admin_core.settings import SETTINGS
 from tests.support.browserless import FakePopup
 from tests.support.devtenant_proc import DevTenant
 
+pytest_plugins = ["tests.support.reliability_report"]
+
 ROOT = Path(__file__).resolve().parent.parent
 STAFF = {"admin": "admin@example.com", "viewer": "viewer@example.com", "staff": "staff@example.com"}
 

@@ -5,7 +5,7 @@ import pytest
 from admin_core.directory import build_query, escape_lucene
 
 
-@pytest.mark.parametrize("char", list('+-&|!(){}[]^"~*?:\\/'))
+@pytest.mark.parametrize("char", list("+-=&|!(){}[]^\"~*?:\\/<>'"))
 def test_every_lucene_special_character_is_escaped(char):
     assert escape_lucene(f"a{char}b") == f"a\\{char}b"
 

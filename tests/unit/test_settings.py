@@ -7,7 +7,11 @@ import pytest
 
 from admin_core.settings import SETTINGS, SettingsError, load_settings, normalize_domain
 
-GOOD = {"AUTH0_DOMAIN": "acme.eu.auth0.com", "AUTH0_CLIENT_ID": "abc123", "AUTH0_CLIENT_SECRET": "s3cr3t-value"}
+GOOD = {
+    "AUTH0_DOMAIN": "acme.eu.auth0.com",
+    "AUTH0_CLIENT_ID": "abc123",
+    "AUTH0_CLIENT_SECRET": "s3cr3t-value",
+}
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -65,7 +69,11 @@ def test_each_missing_required_value_is_named_with_what_to_put_there():
     with pytest.raises(SettingsError) as caught:
         load_settings({}, dotenv_path=None)
     error = caught.value
-    assert [p.split(" ")[0] for p in error.problems] == ["AUTH0_DOMAIN", "AUTH0_CLIENT_ID", "AUTH0_CLIENT_SECRET"]
+    assert [p.split(" ")[0] for p in error.problems] == [
+        "AUTH0_DOMAIN",
+        "AUTH0_CLIENT_ID",
+        "AUTH0_CLIENT_SECRET",
+    ]
     assert all("is missing:" in p for p in error.problems)
     assert error.nothing_configured
     assert "AUTH0_CLIENT_SECRET is missing" in error.message and ".env.example" in error.message
@@ -83,7 +91,9 @@ def test_each_missing_required_value_is_named_with_what_to_put_there():
 )
 def test_placeholders_left_from_env_example_are_refused(name, value):
     found = problems(**{name: value})
-    assert found == [f"{name} still holds the placeholder {value!r}: " + next(s.help for s in SETTINGS if s.name == name)]
+    assert found == [
+        f"{name} still holds the placeholder {value!r}: " + next(s.help for s in SETTINGS if s.name == name)
+    ]
 
 
 def test_a_real_secret_containing_placeholder_like_text_is_accepted():
@@ -113,9 +123,15 @@ def test_several_problems_are_reported_together():
 
 def test_dotenv_file_is_read_and_the_environment_wins(tmp_path):
     env_file = tmp_path / ".env"
-    env_file.write_text("AUTH0_DOMAIN=file.eu.auth0.com\nAUTH0_CLIENT_ID=from-file\nAUTH0_CLIENT_SECRET=file-secret\n")
+    env_file.write_text(
+        "AUTH0_DOMAIN=file.eu.auth0.com\nAUTH0_CLIENT_ID=from-file\nAUTH0_CLIENT_SECRET=file-secret\n"
+    )
     s = load_settings({"AUTH0_CLIENT_ID": "from-env"}, dotenv_path=env_file)
-    assert (s.auth0_url, s.client_id, s.client_secret) == ("https://file.eu.auth0.com", "from-env", "file-secret")
+    assert (s.auth0_url, s.client_id, s.client_secret) == (
+        "https://file.eu.auth0.com",
+        "from-env",
+        "file-secret",
+    )
 
 
 def test_secrets_do_not_appear_in_the_settings_repr():

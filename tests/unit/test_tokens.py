@@ -86,7 +86,9 @@ def test_clock_skew_within_60_seconds_is_tolerated(verifier):
     assert verifier.verify(sign(claims(iat=now + 50, exp=now - 50)), nonce=NONCE)
 
 
-PUBLIC_PEM = KEY.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+PUBLIC_PEM = KEY.public_key().public_bytes(
+    serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+)
 
 
 def hs256_with_public_key() -> str:
