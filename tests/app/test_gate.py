@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+
 import httpx
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -22,7 +23,18 @@ def user_emails(tenant) -> set[str]:
 
 def page_text(at: AppTest) -> str:
     parts = []
-    for kind in ("markdown", "caption", "title", "header", "subheader", "text", "info", "warning", "error", "json"):
+    for kind in (
+        "markdown",
+        "caption",
+        "title",
+        "header",
+        "subheader",
+        "text",
+        "info",
+        "warning",
+        "error",
+        "json",
+    ):
         parts += [str(el.value) for el in getattr(at, kind)]
     parts += [str(df.value.to_csv()) for df in at.dataframe]
     return "\n".join(parts)
@@ -172,7 +184,9 @@ def test_code_issued_to_another_client_gives_no_session(app_env, fresh_tenant, m
 
 
 def test_blocked_user_cannot_sign_in(app_env, fresh_tenant, monkeypatch):
-    victim = fresh_tenant.create_user(email="blocked.staff@example.com", password="devtenant", roles=["User Admin"])
+    victim = fresh_tenant.create_user(
+        email="blocked.staff@example.com", password="devtenant", roles=["User Admin"]
+    )
     token = fresh_tenant.management_token()
     httpx.patch(
         f"{fresh_tenant.base_url}/api/v2/users/{victim['user_id']}",
@@ -190,7 +204,9 @@ def test_forged_id_token_from_the_token_endpoint_gives_no_session(app_env, fresh
     FakePopup(email="admin@example.com").install(monkeypatch)
     import admin_core.tokens as tokens
 
-    monkeypatch.setattr(tokens.IdTokenVerifier, "__init__", _wrong_audience_init(tokens.IdTokenVerifier.__init__))
+    monkeypatch.setattr(
+        tokens.IdTokenVerifier, "__init__", _wrong_audience_init(tokens.IdTokenVerifier.__init__)
+    )
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=30).run()
     assert IDENTITY_KEY not in at.session_state
     assert any("issued for another application" in i.value for i in at.info)
@@ -217,4 +233,3 @@ def test_sign_in_is_offered_at_the_configured_address_only():
     assert redirect_uri_for_page(settings, "127.0.0.1:8501") == "http://127.0.0.1:8501" + callback
     assert redirect_uri_for_page(settings, "intranet-alias:8501") is None
     assert redirect_uri_for_page(settings, "127.0.0.1:9999") is None
-

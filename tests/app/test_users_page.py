@@ -40,7 +40,9 @@ def test_grid_shows_24_cards_with_actions_for_admins_but_not_on_their_own_card(s
     assert len([b for b in at.button if b.key and b.key.startswith("detail:")]) == 24
     assert len(delete_buttons(at)) == 23  # the admin's own card (newest login) has none
     admin_id = at.session_state[IDENTITY_KEY].sub
-    assert f"delete:{admin_id}" not in delete_buttons(at) and f"block:{admin_id}" not in [b.key for b in at.button]
+    assert f"delete:{admin_id}" not in delete_buttons(at) and f"block:{admin_id}" not in [
+        b.key for b in at.button
+    ]
     assert any("Page **1** of **7** · 153 users" in m.value for m in at.markdown)
 
 
@@ -71,7 +73,9 @@ def avatar_sources(at: AppTest) -> list[str]:
 def test_card_for_a_user_without_name_who_never_logged_in(sign_in, fresh_tenant):
     user = find(fresh_tenant, lambda u: "name" not in u and "last_login" not in u)
     at = search(sign_in("admin"), user["email"])
-    assert card_names(at) == [md_escaped(user.get("nickname") or user["email"])]  # falls back to nickname, email
+    assert card_names(at) == [
+        md_escaped(user.get("nickname") or user["email"])
+    ]  # falls back to nickname, email
     assert any(m.value.startswith("Last login **never** · 0 logins") for m in at.markdown)
 
 
