@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -30,6 +31,8 @@ def _target(user: User) -> Target:
 def _require_admin(identity: Identity) -> None:
     if not identity.can_change:
         raise NotAllowed("Only admins can change users.")
+    if time.time() >= identity.expires_at:
+        raise NotAllowed("Your session has ended. Sign in again.")
 
 
 def _run(identity: Identity, action: str, user: User, change) -> str | None:

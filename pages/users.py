@@ -16,6 +16,7 @@ CONFIRM = "users.confirm_delete"  # list[User] awaiting confirmation
 DETAIL = "users.detail"  # user_id shown in the detail dialog
 TOAST = "users.toast"
 NOTICES = "users.notices"
+TOGGLE = "users.toggle_block"  # User whose block state the admin asked to flip
 
 
 # --- callbacks (run before the rerun; they only set flags, the dialogs open from those flags) ----------
@@ -29,9 +30,9 @@ def show_detail(user: User) -> None:
     st.session_state[DETAIL] = user.user_id
 
 
-def toggle_block(user: User) -> None:
-    report = actions.set_blocked(identity=identity, user=user, blocked=not user.blocked)
-    _announce(report, verb="Unblocked" if user.blocked else "Blocked")
+def ask_toggle_block(user: User) -> None:
+    # Callbacks run before the page's access check, so they only note the wish; the change happens below.
+    st.session_state[TOGGLE] = user
 
 
 def _announce(report: actions.ActionReport, *, verb: str) -> None:
@@ -101,6 +102,10 @@ def detail(user_id: str) -> None:
 
 
 # --- page --------------------------------------------------------------------------------------------
+
+if (wished := st.session_state.pop(TOGGLE, None)) is not None and identity.can_change:
+    verb = "Unblocked" if wished.blocked else "Blocked"
+    _announce(actions.set_blocked(identity=identity, user=wished, blocked=not wished.blocked), verb=verb)
 
 if message := st.session_state.pop(TOAST, None):
     st.toast(message, icon=":material/check_circle:")
@@ -212,7 +217,7 @@ if page is not None:
                         can_change=identity.can_change,
                         is_self=user.user_id == identity.sub,
                         on_detail=show_detail,
-                        on_block=toggle_block,
+                        on_block=ask_toggle_block,
                         on_delete=ask_delete,
                     )
 

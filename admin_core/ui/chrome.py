@@ -51,7 +51,7 @@ def dev_accounts_hint(settings: Settings) -> None:
     if not accounts:
         return
     rows = "\n".join(
-        f"| `{md(a.get('email', ''))}` | `{md(a.get('password', ''))}` | {md(a.get('role') or 'no role')} |"
+        f"| {md(a.get('email', ''))} | {md(a.get('password', ''))} | {md(a.get('role') or 'no role')} |"
         for a in accounts
     )
     st.markdown(
@@ -82,10 +82,20 @@ def logout_redirect(settings: Settings) -> None:
         f'<a id="auth0-logout" href="{url}" target="_self">Sign out of Auth0 in this browser as well</a>',
         unsafe_allow_html=True,
     )
-    # A same-origin component clicks the link for the person; the link stays if scripts are blocked.
-    st.components.v1.html(
-        "<script>const a = window.parent.document.getElementById('auth0-logout'); if (a) a.click();</script>",
-        height=0,
+    # A script in the page itself clicks the link for the person; the link stays if scripts are blocked.
+    # It waits for the link (up to 10 s) instead of looking once: the old one-shot `components.html`
+    # iframe script left the person on this screen, still signed in to Auth0, in about one run in three
+    # (seen in Chromium, tests/browser). `st.html` runs in the page itself, not in a sandboxed iframe.
+    st.html(
+        "<script>(function () {"
+        "  var tries = 0;"
+        "  (function go() {"
+        "    var a = document.getElementById('auth0-logout');"
+        "    if (a) { a.click(); return; }"
+        "    if (++tries < 100) { setTimeout(go, 100); }"
+        "  })();"
+        "})();</script>",
+        unsafe_allow_javascript=True,
     )
 
 

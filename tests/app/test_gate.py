@@ -115,6 +115,7 @@ def test_viewer_signs_in_as_viewer(sign_in):
     assert "Viewer" in at.markdown[0].value
 
 
+@pytest.mark.case("7 session")
 def test_an_expired_session_asks_to_sign_in_again_and_does_nothing(sign_in, fresh_tenant, monkeypatch):
     at = sign_in("admin")
     identity = at.session_state[IDENTITY_KEY]
@@ -150,6 +151,7 @@ def tamper_state(result: dict) -> dict:
     return {**result, "state": "not-the-state-we-sent"}
 
 
+@pytest.mark.case("3 hostile sign-in")
 def test_mismatched_state_gives_no_session(app_env, monkeypatch):
     FakePopup(email="admin@example.com", tamper=tamper_state).install(monkeypatch)
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=30).run()
@@ -157,6 +159,7 @@ def test_mismatched_state_gives_no_session(app_env, monkeypatch):
     assert any("did not match this sign-in attempt" in i.value for i in at.info)
 
 
+@pytest.mark.case("3 hostile sign-in")
 def test_replayed_code_gives_no_session(app_env, monkeypatch):
     first = FakePopup(email="admin@example.com").install(monkeypatch)
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=30).run()
@@ -169,6 +172,7 @@ def test_replayed_code_gives_no_session(app_env, monkeypatch):
     assert at.session_state[IDENTITY_KEY].email == "admin@example.com"
 
 
+@pytest.mark.case("3 hostile sign-in")
 def test_code_issued_to_another_client_gives_no_session(app_env, fresh_tenant, monkeypatch):
     def foreign_code(result: dict) -> dict:
         url = (
@@ -183,6 +187,7 @@ def test_code_issued_to_another_client_gives_no_session(app_env, fresh_tenant, m
     assert any("Sign-in failed" in i.value for i in at.info)
 
 
+@pytest.mark.case("3 hostile sign-in")
 def test_blocked_user_cannot_sign_in(app_env, fresh_tenant, monkeypatch):
     victim = fresh_tenant.create_user(
         email="blocked.staff@example.com", password="devtenant", roles=["User Admin"]
@@ -199,6 +204,7 @@ def test_blocked_user_cannot_sign_in(app_env, fresh_tenant, monkeypatch):
     assert [t.value for t in at.title] == ["Auth0 User Admin"]
 
 
+@pytest.mark.case("3 hostile sign-in")
 def test_forged_id_token_from_the_token_endpoint_gives_no_session(app_env, fresh_tenant, monkeypatch):
     """The token endpoint itself answers with a token for another audience: verification refuses it."""
     FakePopup(email="admin@example.com").install(monkeypatch)

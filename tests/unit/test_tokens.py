@@ -122,6 +122,7 @@ FORGERIES = {
 }
 
 
+@pytest.mark.case("3 hostile sign-in")
 @pytest.mark.parametrize("name", list(FORGERIES))
 def test_forged_or_stale_tokens_are_refused(verifier, name):
     with pytest.raises(SignInError) as caught:

@@ -1,0 +1,87 @@
+"""What a person does in the browser: open the app, sign in through the Auth0 popup, wait for the app."""
+
+from __future__ import annotations
+
+import time
+
+from playwright.sync_api import Error as PlaywrightError
+from playwright.sync_api import Page, expect
+
+from tests.support.devtenant_proc import STAFF_PASSWORD
+
+OAUTH_IFRAME = 'iframe[title="streamlit_oauth.authorize_button"]'
+ADMIN = "admin@example.com"
+VIEWER = "viewer@example.com"
+STAFF = "staff@example.com"
+SIGN_IN_TIMEOUT_MS = 30_000
+
+
+def wait_idle(page: Page, timeout: float = 20_000) -> None:
+    """Until the current script run has finished (Streamlit marks its root element)."""
+    page.wait_for_function(
+        "() => document.querySelector('[data-testid=\"stApp\"]')"
+        "?.getAttribute('data-test-script-state') === 'notRunning'",
+        timeout=timeout,
+    )
+
+
+def sign_in_button(page: Page):
+    return page.frame_locator(OAUTH_IFRAME).get_by_role("button", name="Log in with Auth0")
+
+
+def open_signed_out(page: Page, url: str) -> None:
+    """Open `url` and wait for the sign-in screen's Auth0 button."""
+    page.goto(url)
+    expect(sign_in_button(page)).to_be_visible(timeout=SIGN_IN_TIMEOUT_MS)
+
+
+def logout_button(page: Page):
+    return page.get_by_role("button", name="Log out").first
+
+
+def sign_in(page: Page, email: str, password: str = STAFF_PASSWORD) -> bool:
+    """Click "Log in with Auth0", sign in in the popup, and wait until the app shows the signed-in screen.
+
+    Returns whether the popup asked for the password (False when Auth0's SSO session answered at once).
+    """
+    button = sign_in_button(page)
+    expect(button).to_be_visible(timeout=SIGN_IN_TIMEOUT_MS)
+    with page.expect_popup(timeout=SIGN_IN_TIMEOUT_MS) as popup_info:
+        button.click()
+    popup = popup_info.value
+    asked = _wait_for_form_or_close(popup)
+    if asked:
+        popup.locator('input[name="email"]').fill(email)
+        popup.locator('input[name="password"]').fill(password)
+        popup.get_by_role("button", name="Continue").click()
+    if not popup.is_closed():
+        # streamlit-oauth polls the popup's location once a second and closes it at the callback URL.
+        popup.wait_for_event("close", timeout=SIGN_IN_TIMEOUT_MS)
+    expect(logout_button(page)).to_be_visible(timeout=SIGN_IN_TIMEOUT_MS)
+    wait_idle(page)
+    return asked
+
+
+def _wait_for_form_or_close(popup: Page, timeout_s: float = SIGN_IN_TIMEOUT_MS / 1000) -> bool:
+    """True once the sign-in form shows in the popup, False if the popup closes without showing it."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if popup.is_closed():
+            return False
+        try:
+            if popup.locator('input[name="password"]').is_visible():
+                return True
+            popup.wait_for_timeout(100)
+        except PlaywrightError:
+            if popup.is_closed():
+                return False
+            raise
+    raise AssertionError(f"the sign-in popup neither showed the form nor closed (at {popup.url})")
+
+
+def page_text(page: Page) -> str:
+    return page.locator("body").inner_text()
+
+
+def card_delete_buttons(page: Page):
+    return page.get_by_role("button", name="Delete", exact=True)
