@@ -18,7 +18,7 @@ import streamlit as st
 from httpx_oauth.oauth2 import OAuth2
 from streamlit_oauth import OAuth2Component, StreamlitOauthError
 
-from admin_core import runtime
+from admin_core import diagnose, runtime
 from admin_core.audit import Actor
 from admin_core.errors import AdminError, SignInError
 from admin_core.settings import STREAMLIT_OAUTH_CALLBACK_PATH, Settings
@@ -205,9 +205,18 @@ def render_sign_in(settings: Settings) -> None:
             )
             st.link_button("Open the app at its configured address", settings.app_url, type="primary")
             return
+        problem = _callback_problem(settings, redirect_uri)
+        if problem:
+            st.error(problem)
+            return
         _sign_in_button(settings, redirect_uri)
         if settings.is_dev_tenant:
             chrome.dev_accounts_hint(settings)
+
+
+@st.cache_data(ttl=300, show_spinner=False)
+def _callback_problem(settings: Settings, redirect_uri: str) -> str | None:
+    return diagnose.callback_problem(settings, redirect_uri)
 
 
 def _sign_in_button(settings: Settings, redirect_uri: str) -> None:
@@ -230,7 +239,7 @@ def _sign_in_button(settings: Settings, redirect_uri: str) -> None:
         _fail(None, "Sign-in failed: the answer from Auth0 did not match this sign-in attempt. Try again.")
         return
     except Exception as exc:  # the code exchange (httpx-oauth) or the network
-        _fail(None, f"Sign-in failed: Auth0 did not accept the sign-in ({_exchange_reason(exc)}). Try again.")
+        _fail(None, _exchange_problem(exc))
         return
     if not result:
         return
@@ -255,15 +264,19 @@ def _sign_in_button(settings: Settings, redirect_uri: str) -> None:
     st.rerun()
 
 
-def _exchange_reason(exc: Exception) -> str:
+def _exchange_problem(exc: Exception) -> str:
+    """What went wrong in the code exchange (httpx-oauth raises with the token endpoint's response)."""
     response = getattr(exc, "response", None)
-    if response is not None:
-        try:
-            body = response.json()
-            return str(body.get("error_description") or body.get("error") or response.status_code)
-        except Exception:
-            return f"HTTP {response.status_code}"
-    return type(exc).__name__
+    if response is None:
+        return f"Sign-in failed: Auth0 could not be reached to finish the sign-in ({type(exc).__name__}). Try again."
+    try:
+        body = response.json()
+    except ValueError:
+        body = {}
+    body = body if isinstance(body, dict) else {}
+    return diagnose.sign_in_exchange_problem(
+        response.status_code, str(body.get("error") or ""), str(body.get("error_description") or "")
+    )
 
 
 def _next_attempt() -> None:

@@ -74,6 +74,7 @@ def test_logout_ends_the_auth0_session_so_signing_in_again_asks_for_the_password
     assert browser_tenant.stats()["requests"].get("GET /v2/logout", 0) == logouts_before + 1
     assert page.url.rstrip("/") == app.app_url
     expect(page.locator("#auth0-logout")).to_have_count(0)
+    expect(page.get_by_role("link", name="Audit log")).to_have_count(0)  # no menu for the signed out
 
     assert sign_in(page, ADMIN), "after logout the popup must ask for the password again"
     expect(page.get_by_role("heading", name="Users")).to_be_visible()
