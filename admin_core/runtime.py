@@ -9,7 +9,7 @@ from __future__ import annotations
 import streamlit as st
 
 from admin_core.audit import AuditStore
-from admin_core.directory import Directory, UserPage, UserQuery
+from admin_core.directory import Directory, User, UserPage, UserQuery
 from admin_core.settings import Settings, SettingsError, load_settings
 from admin_core.tokens import IdTokenVerifier
 
@@ -68,6 +68,26 @@ def list_users(query: UserQuery) -> UserPage:
     return get_directory().overlay(page)
 
 
+def all_results(query: UserQuery) -> list[User]:
+    """Every reachable result of a search (Auth0 serves the first 1000): at most 10 requests of 100."""
+    users: list[User] = []
+    page_number = 0
+    while True:
+        page = list_users(UserQuery(q=query.q, sort=query.sort, page=page_number, per_page=100))
+        users.extend(page.users)
+        page_number += 1
+        if not page.users or page_number >= page.page_count:
+            return users
+
+
 def clear_listing() -> None:
     """Forget cached listings after any change, so the next view asks Auth0 again."""
     _cached_page.clear()
+
+
+@st.cache_resource(show_spinner=False)
+def get_overview_store():
+    """The Overview's figures, shared by every session for a few minutes (admin_core.overview.TTL_SECONDS)."""
+    from admin_core.overview import FiguresStore
+
+    return FiguresStore()

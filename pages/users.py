@@ -4,7 +4,7 @@ import streamlit as st
 
 from admin_core import actions, runtime
 from admin_core.auth import require_access
-from admin_core.directory import PAGE_SIZES, SORTS, User
+from admin_core.directory import PAGE_SIZES, SEARCH_CAP, SORTS, User
 from admin_core.errors import AdminError, UserGone
 from admin_core.ui import listing
 from admin_core.ui.cards import TABLE_COLUMNS, render_card, render_detail, users_frame
@@ -16,6 +16,7 @@ CONFIRM = "users.confirm_delete"  # list[User] awaiting confirmation
 DETAIL = "users.detail"  # user_id shown in the detail dialog
 TOAST = "users.toast"
 NOTICES = "users.notices"
+EXPORT = "users.export_data"  # (q, sort, count, csv) prepared for download
 TOGGLE = "users.toggle_block"  # User whose block state the admin asked to flip
 
 
@@ -148,9 +149,13 @@ f4.selectbox(
     on_change=listing.reset_page,
 )
 f5.selectbox("Per page", options=list(PAGE_SIZES), key="users.size", on_change=listing.reset_page)
-f6.segmented_control("View", options=list(listing.VIEWS), key="users.view", format_func=str.title)
-if st.session_state.get("users.view") is None:
+# Set before the widget exists: its state is gone after a visit to another page, and assigning it after
+# the widget is created raises. `required` keeps a click on the selected view from deselecting it.
+if st.session_state.get("users.view") not in listing.VIEWS:
     st.session_state["users.view"] = "grid"
+f6.segmented_control(
+    "View", options=list(listing.VIEWS), key="users.view", format_func=str.title, required=True
+)
 
 state = listing.state_from_widgets()
 listing.publish(state)
@@ -241,13 +246,32 @@ if page is not None:
             f"Auth0 shows only the first 1,000 of these {page.total:,} results. Narrow the search or add "
             "filters to reach the others."
         )
-    st.download_button(
-        "Download this page as CSV",
-        data=users_frame(page.users).drop(columns=["avatar"]).to_csv(index=False),
-        file_name="users.csv",
-        mime="text/csv",
-        key="users.csv",
-    )
+    reachable = min(page.total, SEARCH_CAP)
+    export = st.session_state.get(EXPORT)
+    if export and export[0] == state.query.q and export[1] == state.sort:
+        st.download_button(
+            f"Download {export[2]:,} users as CSV",
+            data=export[3],
+            file_name="users.csv",
+            mime="text/csv",
+            key="users.csv",
+            icon=":material/download:",
+        )
+    elif st.button(
+        f"Export {'all ' if reachable > len(page.users) else ''}{reachable:,} results as CSV",
+        key="users.export",
+        disabled=not page.users,
+        help="Auth0 serves at most the first 1,000 results of a search.",
+    ):
+        try:
+            with st.spinner("Fetching the results from Auth0…"):
+                everyone = runtime.all_results(state.query)
+        except AdminError as exc:
+            st.error(exc.message)
+        else:
+            csv_text = users_frame(everyone).drop(columns=["avatar"]).to_csv(index=False)
+            st.session_state[EXPORT] = (state.query.q, state.sort, len(everyone), csv_text)
+            st.rerun()
 
 if CONFIRM in st.session_state and identity.can_change:
     confirm_delete(st.session_state[CONFIRM])
