@@ -42,7 +42,7 @@ def app_environment(base_url: str, tmp_path: Path, **overrides: str) -> dict[str
         AUTH0_CLIENT_SECRET="dashboard-secret",
         APP_URL="http://localhost:8501",
         DATA_DIR=str(tmp_path / "data"),
-        AUTH0_TIMEOUT_SECONDS="3",
+        AUTH0_TIMEOUT_SECONDS="5",  # generous on a loaded 2-core CI machine; fault tests delay 10 s
         AUTH0_MAX_RETRIES="0",
     )
     env.update(overrides)

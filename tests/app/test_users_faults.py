@@ -21,7 +21,7 @@ FAULTS = {
     "429": ({"status": 429, "headers": {"x-ratelimit-reset": "4102444800"}}, "rate limit"),
     "500": ({"status": 500}, "having trouble right now (HTTP 500)"),
     "503": ({"status": 503}, "having trouble right now (HTTP 503)"),
-    "timeout": ({"delay_ms": 4500}, "did not answer in time"),
+    "timeout": ({"delay_ms": 10_000}, "did not answer in time"),
     "dropped connection": ({"drop": True}, "Could not reach Auth0"),
     "malformed JSON": ({"malformed": True}, "could not read"),
 }
