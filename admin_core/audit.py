@@ -538,6 +538,7 @@ class AuditStore:
         self,
         *,
         actor: str | None = None,
+        exact_actor: bool = False,
         action: str | None = None,
         target_text: str | None = None,
         since: datetime | None = None,
@@ -550,7 +551,14 @@ class AuditStore:
             raise ValueError("page must be 0 or more.")
         if not 1 <= per_page <= MAX_PER_PAGE:
             raise ValueError(f"per_page must be between 1 and {MAX_PER_PAGE}.")
-        conditions = _filters(actor=actor, action=action, target_text=target_text, since=since, until=until)
+        conditions = _filters(
+            actor=actor,
+            exact_actor=exact_actor,
+            action=action,
+            target_text=target_text,
+            since=since,
+            until=until,
+        )
         count_statement = sa.select(sa.func.count()).select_from(audit_events).where(*conditions)
         rows_statement = (
             sa.select(audit_events)
@@ -571,6 +579,7 @@ class AuditStore:
         self,
         *,
         actor: str | None = None,
+        exact_actor: bool = False,
         action: str | None = None,
         target_text: str | None = None,
         since: datetime | None = None,
@@ -582,7 +591,14 @@ class AuditStore:
         With ``formula_guard`` (the default) cells starting with ``= + - @`` or a tab get a leading
         apostrophe so spreadsheets show them as text instead of running them as formulas.
         """
-        conditions = _filters(actor=actor, action=action, target_text=target_text, since=since, until=until)
+        conditions = _filters(
+            actor=actor,
+            exact_actor=exact_actor,
+            action=action,
+            target_text=target_text,
+            since=since,
+            until=until,
+        )
         statement = (
             sa.select(*(audit_events.c[name] for name in CSV_COLUMNS))
             .where(*conditions)
@@ -641,6 +657,7 @@ def _row_values(actor: Actor, action: str, target: Target | None, request_id: st
 def _filters(
     *,
     actor: str | None,
+    exact_actor: bool = False,
     action: str | None,
     target_text: str | None,
     since: datetime | None,
@@ -649,7 +666,11 @@ def _filters(
     c = audit_events.c
     conditions: list[sa.ColumnElement[bool]] = []
     actor = (actor or "").strip()
-    if actor:
+    if actor and exact_actor:  # a choice from distinct_actors(): that person only, never a@x.com for ba@x.com
+        conditions.append(
+            sa.or_(c.actor_email == actor, sa.and_(c.actor_email.is_(None), c.actor_sub == actor))
+        )
+    elif actor:
         conditions.append(
             sa.or_(
                 c.actor_email.icontains(actor, autoescape=True), c.actor_sub.icontains(actor, autoescape=True)

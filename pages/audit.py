@@ -64,6 +64,7 @@ def filters_from(actor: str | None, action: str | None, target: str | None, date
         until = datetime.combine(days[1], time.max, tzinfo=UTC)  # inclusive: the whole last day
     return {
         "actor": None if actor in (None, ANYONE) else actor,
+        "exact_actor": True,
         "action": None if action in (None, ANY) else action,
         "target_text": (target or "").strip() or None,
         "since": since,

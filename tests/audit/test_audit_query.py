@@ -66,6 +66,16 @@ def test_query_filters_by_actor_email_or_sub_case_insensitively(store: AuditStor
     assert store.query(actor="nobody").total == 0
 
 
+def test_an_exact_actor_matches_that_person_only(store: AuditStore) -> None:
+    store.record(actor=Actor(sub="auth0|1", email="a@x.com"), action="logout")
+    store.record(actor=Actor(sub="auth0|2", email="ba@x.com"), action="logout")
+    store.record(actor=Actor(sub="auth0|3", email=None), action="logout")
+    assert [e.actor_sub for e in store.query(actor="a@x.com", exact_actor=True).events] == ["auth0|1"]
+    assert store.query(actor="a@x.com").total == 2  # the free-text filter still matches parts
+    assert [e.actor_sub for e in store.query(actor="auth0|3", exact_actor=True).events] == ["auth0|3"]
+    assert "ba@x.com" not in store.export_csv(actor="a@x.com", exact_actor=True)
+
+
 def test_query_filters_by_action(store: AuditStore) -> None:
     seed(store)
     deletes = store.query(action="delete")
