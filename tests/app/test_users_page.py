@@ -281,3 +281,14 @@ def test_export_gives_every_result_of_the_search_as_csv(sign_in, fresh_tenant):
     rows = list(csv.DictReader(io.StringIO(data)))
     assert sorted(r["user_id"] for r in rows) == blocked
     assert set(rows[0]) >= {"name", "email", "last_login", "blocked", "user_id"}
+
+
+def test_one_token_grant_for_the_process_across_sessions_and_reruns(sign_in, fresh_tenant):
+    sessions = [sign_in(who) for who in ("admin", "viewer", "admin")]
+    for at in sessions:
+        for _ in range(5):
+            at.run()
+        at.button(key="page.next").click().run()
+    stats = fresh_tenant.stats()
+    assert stats["token_grants"]["client_credentials"] == 1
+    assert stats["token_grants"]["authorization_code"] == 3
