@@ -38,7 +38,7 @@ bench: $(VENV)/.dev-installed
 	$(PY) -m bench
 
 screenshots: $(VENV)/.dev-installed
-	$(PY) -m pytest tests/browser -m screenshots --screenshots
+	SCREENSHOTS=1 $(PY) -m pytest tests/browser/test_screenshots.py -m screenshots
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

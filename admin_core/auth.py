@@ -192,6 +192,7 @@ def render_sign_in(settings: Settings) -> None:
     with middle:
         st.title("Auth0 User Admin")
         st.caption("Find, inspect, block and delete the users of your Auth0 tenant.")
+        chrome.dev_banner(settings)
         if notice:
             st.info(notice)
         if st.session_state.pop(END_AUTH0_SESSION_KEY, False):

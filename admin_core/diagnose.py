@@ -27,7 +27,10 @@ def callback_problem(settings: Settings, redirect_uri: str) -> str | None:
     }
     try:
         answer = httpx.get(
-            settings.authorize_endpoint, params=params, timeout=settings.timeout_seconds, follow_redirects=False
+            settings.authorize_endpoint,
+            params=params,
+            timeout=settings.timeout_seconds,
+            follow_redirects=False,
         )
     except httpx.HTTPError as exc:
         log.warning("could not check the callback URL with Auth0: %s", exc)

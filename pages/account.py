@@ -9,8 +9,8 @@ identity = require_access()
 
 st.title("Account")
 st.markdown(f"**{md(identity.label)}**")
-st.markdown(f"- email: {md(identity.email or '—')}\n- user id: {md(identity.sub)}")
 st.markdown(
+    f"- email: {md(identity.email or '—')}\n- user id: {md(identity.sub)}\n"
     f"- role: **{'Admin' if identity.can_change else 'Viewer'}** "
     f"({'may block and delete users' if identity.can_change else 'may look, not change'})"
 )

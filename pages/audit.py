@@ -185,7 +185,7 @@ else:
         f"Page **{page_number + 1}** of **{result.pages}** · {result.total:,} {noun}",
         text_alignment="center",
     )
-    nxt.button(
+    nxt.container(horizontal_alignment="right").button(
         "Next",
         key="audit.next",
         disabled=page_number + 1 >= result.pages,

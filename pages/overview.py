@@ -17,7 +17,9 @@ store = runtime.get_overview_store()
 
 title, refresh = st.columns([5, 1], vertical_alignment="bottom")
 title.title("Overview")
-if refresh.button("Refresh", key="overview.refresh", icon=":material/refresh:"):
+if refresh.container(horizontal_alignment="right").button(
+    "Refresh", key="overview.refresh", icon=":material/refresh:"
+):
     store.clear()
 
 figures = store.fresh()

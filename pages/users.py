@@ -113,6 +113,13 @@ if message := st.session_state.pop(TOAST, None):
 for notice in st.session_state.pop(NOTICES, []):
     st.error(notice)
 
+# Dialogs before the listing: a confirmed delete runs and reruns before the page renders its cards (it
+# used to render the whole grid first, only to throw it away), so the toast comes one page render sooner.
+if CONFIRM in st.session_state and identity.can_change:
+    confirm_delete(st.session_state[CONFIRM])
+elif DETAIL in st.session_state:
+    detail(st.session_state[DETAIL])
+
 listing.sync_widgets_from_url()
 
 st.title("Users")
@@ -161,8 +168,7 @@ state = listing.state_from_widgets()
 listing.publish(state)
 
 try:
-    with st.spinner("Asking Auth0…"):
-        page = runtime.list_users(state.query)
+    page = runtime.list_users(state.query)  # "Asking Auth0…" spinner on a cache miss only
 except AdminError as exc:
     st.error(exc.message)
     page = None
@@ -234,7 +240,7 @@ if page is not None:
         f"Page **{state.page + 1}** of **{page.page_count}** · {page.total:,} users",
         text_alignment="center",
     )
-    nxt.button(
+    nxt.container(horizontal_alignment="right").button(
         "Next",
         key="page.next",
         disabled=state.page + 1 >= page.page_count,
@@ -272,8 +278,3 @@ if page is not None:
             csv_text = users_frame(everyone).drop(columns=["avatar"]).to_csv(index=False)
             st.session_state[EXPORT] = (state.query.q, state.sort, len(everyone), csv_text)
             st.rerun()
-
-if CONFIRM in st.session_state and identity.can_change:
-    confirm_delete(st.session_state[CONFIRM])
-elif DETAIL in st.session_state:
-    detail(st.session_state[DETAIL])

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import html
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
@@ -65,6 +67,13 @@ def avatar(user: User) -> str:
     )
 
 
+def _key(user_id: str) -> str:
+    """A widget-key-safe, stable stand-in for a user_id (ids hold `|` and other characters)."""
+    import hashlib
+
+    return hashlib.sha1(user_id.encode(), usedforsecurity=False).hexdigest()[:16]
+
+
 def render_card(
     user: User,
     *,
@@ -74,7 +83,9 @@ def render_card(
     on_block: Callable[[User], None],
     on_delete: Callable[[User], None],
 ) -> None:
-    with st.container(border=True, height=300):
+    # Every line is a single line (long text ends in "…", the full text shows on hover), so all cards in a
+    # row have the same height and their buttons line up; no fixed height, so nothing scrolls inside.
+    with st.container(border=True, key=f"user-card-{_key(user.user_id)}"):
         pic, text = st.columns([1, 3], vertical_alignment="center")
         with pic:
             st.image(avatar(user), width=AVATAR_PX)
@@ -82,18 +93,21 @@ def render_card(
             st.markdown(
                 f"**{md(clip(user.display_name))}**",
                 help=md(user.display_name) if len(user.display_name) > NAME_LIMIT else None,
+                wrap=False,
             )
             verified = " :green[:material/verified:]" if user.email_verified else ""
-            st.caption(f"{md(clip(user.email or 'no email', 48))}{verified}")
+            st.caption(f"{md(clip(user.email or 'no email', 80))}{verified}", wrap=False)
         badges = [f":gray-badge[{md(user.connection or 'unknown connection')}]"]
         if user.blocked:
             badges.insert(0, ":red-badge[:material/block: Blocked]")
-        st.markdown(" ".join(badges))
+        st.markdown(" ".join(badges), wrap=False)
+        # No help icon here: it took the room of the logins count on narrow cards (exact times: Details).
         st.markdown(
-            f"Last login **{relative_time(user.last_login)}** · {user.logins_count or 0} logins",
-            help=exact_time(user.last_login),
+            f"Last login **{relative_time(user.last_login)}** · {user.logins_count or 0} logins", wrap=False
         )
-        st.caption(f"Created {user.created_at:%Y-%m-%d}" if user.created_at else "Created: unknown")
+        st.caption(
+            f"Created {user.created_at:%Y-%m-%d}" if user.created_at else "Created: unknown", wrap=False
+        )
         cols = st.columns(3 if can_change and not is_self else 1)
         cols[0].button(
             "Details", key=f"detail:{user.user_id}", on_click=on_detail, args=(user,), width="stretch"
@@ -116,8 +130,33 @@ def render_card(
             )
 
 
+# users_frame results for the last few pages shown, by the identity of the page's `users` tuple. Listings are
+# cached process-wide (runtime._cached_page), so every warm rerun of every session passes the same tuple
+# and gets its frame without rebuilding it (pandas construction is ~4 ms for 100 rows). The tuple itself is
+# held, so its id cannot be reused while the entry lives; lists (mutable) are never memoised.
+_FRAMES: OrderedDict[int, tuple[tuple[User, ...], pd.DataFrame]] = OrderedDict()
+_FRAMES_LOCK = threading.Lock()
+_FRAMES_MAX = 32
+
+
 def users_frame(users: Sequence[User]) -> pd.DataFrame:
     """The table view's rows; avatars are image URLs (initials SVGs as data URLs)."""
+    if not isinstance(users, tuple):
+        return _build_users_frame(users)
+    with _FRAMES_LOCK:
+        hit = _FRAMES.get(id(users))
+        if hit is not None and hit[0] is users:
+            _FRAMES.move_to_end(id(users))
+            return hit[1].copy(deep=False)  # copy-on-write: a caller's change never reaches the memo
+    frame = _build_users_frame(users)
+    with _FRAMES_LOCK:
+        _FRAMES[id(users)] = (users, frame)
+        while len(_FRAMES) > _FRAMES_MAX:
+            _FRAMES.popitem(last=False)
+    return frame.copy(deep=False)
+
+
+def _build_users_frame(users: Sequence[User]) -> pd.DataFrame:
     import base64
 
     def picture(user: User) -> str:
@@ -157,14 +196,13 @@ TABLE_COLUMNS = {
 
 
 def render_detail(user: User, roles: list[str] | None, roles_error: str | None) -> None:
-    pic, text = st.columns([1, 5], vertical_alignment="center")
-    with pic:
+    with st.container(horizontal=True, vertical_alignment="center", key="user-detail-head"):
         st.image(avatar(user), width=AVATAR_PX)
-    with text:
-        st.markdown(f"**{md(user.display_name)}**")
-        st.caption(md(user.email or "no email"))
-    if user.blocked:
-        st.markdown(":red-badge[:material/block: Blocked]")
+        with st.container(gap=None):
+            st.markdown(f"**{md(user.display_name)}**")
+            st.caption(md(user.email or "no email"))
+        if user.blocked:
+            st.markdown(":red-badge[:material/block: Blocked]", width="content")
     facts = {
         "User ID": user.user_id,
         "Email verified": "yes" if user.email_verified else "no",
@@ -176,14 +214,20 @@ def render_detail(user: User, roles: list[str] | None, roles_error: str | None) 
         "Last IP": user.last_ip or "—",
         "Roles": ", ".join(roles) if roles else ("—" if roles is not None else "could not be read"),
     }
-    st.table(pd.DataFrame({"field": list(facts), "value": list(facts.values())}).set_index("field"))
-    if roles_error:
-        st.warning(roles_error)
-    with st.expander("Full profile (JSON)"):
-        st.json(user.profile, expanded=1)
-    st.markdown("**Identities**")
-    st.json(list(user.identities), expanded=1)
-    st.markdown("**app_metadata**")
-    st.json(user.app_metadata, expanded=1)
-    st.markdown("**user_metadata**")
-    st.json(user.user_metadata, expanded=1)
+    left, right = st.columns(2, gap="medium")
+    with left:
+        st.table(
+            pd.DataFrame({"field": list(facts), "value": list(facts.values())}).set_index("field"),
+            hide_header=True,
+        )
+        if roles_error:
+            st.warning(roles_error)
+        with st.expander("Full profile (JSON)"):
+            st.json(user.profile, expanded=1)
+    with right:
+        st.markdown("**Identities**")
+        st.json(list(user.identities), expanded=2)
+        st.markdown("**app_metadata**")
+        st.json(user.app_metadata, expanded=1)
+        st.markdown("**user_metadata**")
+        st.json(user.user_metadata, expanded=1)

@@ -59,18 +59,33 @@ def dev_accounts_hint(settings: Settings) -> None:
     )
 
 
+# Browser-only touches that Streamlit has no option for. Everything else is in .streamlit/config.toml.
+STYLE = """<style>
+/* Avatars on cards and in the detail view: always the same round square, whatever the picture's shape. */
+[class*="st-key-user-card-"] [data-testid="stImage"] img,
+.st-key-user-detail-head [data-testid="stImage"] img {
+  width: 56px; height: 56px; object-fit: cover; border-radius: 50%;
+}
+</style>"""
+
+
+def style() -> None:
+    st.html(STYLE)
+
+
 def header(identity, settings: Settings) -> None:
-    """Compact header: who is signed in, with which role, and the way out."""
+    """Compact header: who is signed in, with which role, and the way out; the dev-tenant banner below."""
     from admin_core.auth import sign_out
 
-    left, right = st.columns([5, 1], vertical_alignment="center")
-    with left:
+    style()
+    with st.container(horizontal=True, vertical_alignment="center", key="app-header"):
         role = "Admin" if identity.can_change else "Viewer"
         st.markdown(
             f":material/account_circle: **{md(identity.label)}** · {md(identity.email or '')} · "
-            f":{'red' if identity.can_change else 'blue'}-badge[{role}]"
+            f":{'red' if identity.can_change else 'blue'}-badge[{role}]",
+            width="stretch",
+            wrap=False,
         )
-    with right:
         st.button("Log out", key="header.logout", on_click=sign_out, icon=":material/logout:")
     dev_banner(settings)
 

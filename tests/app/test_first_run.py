@@ -48,7 +48,9 @@ def test_bad_client_secret_is_named(fresh_tenant, monkeypatch, tmp_path):
     env = app_environment(fresh_tenant.base_url, tmp_path, AUTH0_CLIENT_SECRET="not-the-secret")
     at = run_app(env, monkeypatch, tmp_path, FakePopup(email="admin@example.com"))
     assert IDENTITY_KEY not in at.session_state
-    assert any("refused the app's client secret" in i.value and "AUTH0_CLIENT_SECRET" in i.value for i in at.info)
+    assert any(
+        "refused the app's client secret" in i.value and "AUTH0_CLIENT_SECRET" in i.value for i in at.info
+    )
 
 
 def test_missing_management_api_grant_is_named(fresh_tenant, monkeypatch, tmp_path):
