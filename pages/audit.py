@@ -34,9 +34,9 @@ ACTION_LABELS = {
     "logout": "Log out",
 }
 STATE_LABELS = {
-    "ok": "✅ done",
-    "error": "❌ failed",
-    "attempted": "⏳ attempted, no outcome recorded",
+    "ok": "done",
+    "error": "failed",
+    "attempted": "attempted, no outcome recorded",
 }
 COLUMNS = {
     "time": st.column_config.DatetimeColumn("Time (UTC)", format="YYYY-MM-DD HH:mm:ss", timezone="UTC"),
