@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from admin_core import runtime
 from admin_core.audit import AuditError, Target
-from admin_core.auth import Identity
+from admin_core.auth import Identity, rerun_if_session_ended
 from admin_core.directory import User
 from admin_core.errors import AdminError, NotAllowed
 
@@ -32,6 +32,7 @@ def _require_admin(identity: Identity) -> None:
     if not identity.can_change:
         raise NotAllowed("Only admins can change users.")
     if time.time() >= identity.expires_at:
+        rerun_if_session_ended()
         raise NotAllowed("Your session has ended. Sign in again.")
 
 

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 import streamlit as st
 from httpx_oauth.oauth2 import OAuth2
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 from streamlit_oauth import OAuth2Component, StreamlitOauthError
 
 from admin_core import diagnose, runtime
@@ -88,9 +89,27 @@ def current_identity() -> Identity | None:
         return None
     if time.time() >= identity.expires_at:
         st.session_state.pop(IDENTITY_KEY, None)
+        # What the click that found the session expired asked for (a Block, a Delete, via on_click
+        # callbacks that run before this check) must not be carried out after the next sign-in.
+        _forget_app_state()
         st.session_state[NOTICE_KEY] = "Your session has ended. Sign in again to continue."
         return None
     return identity
+
+
+def rerun_if_session_ended() -> None:
+    """Where a change is about to be made: if this session's ID token has expired, end the session and rerun
+    the whole app, so the gate shows the sign-in screen. A click inside a dialog reruns only the dialog and
+    never passes the gate in app.py; without this it ended in an uncaught NotAllowed on the error screen."""
+    if get_script_run_ctx() is not None and current_identity() is None:
+        st.rerun(scope="app")
+
+
+def _forget_app_state() -> None:
+    """Drop everything the pages kept in the session (pending actions, dialogs, widget values)."""
+    for key in list(st.session_state.keys()):
+        if isinstance(key, str) and not key.startswith("auth."):
+            del st.session_state[key]
 
 
 def _record(identity_or_actor: Actor, action: str, *, ok: bool = True, message: str | None = None) -> None:
@@ -106,9 +125,7 @@ def sign_out() -> None:
     identity = st.session_state.pop(IDENTITY_KEY, None)
     if isinstance(identity, Identity):
         _record(identity.actor, "logout")
-    for key in list(st.session_state.keys()):
-        if isinstance(key, str) and not key.startswith("auth."):
-            del st.session_state[key]
+    _forget_app_state()
     st.session_state[LOGGED_OUT_KEY] = True
     st.session_state[END_AUTH0_SESSION_KEY] = True
     st.session_state[NOTICE_KEY] = "You have signed out."

@@ -242,3 +242,29 @@ def app(app_server: AppServer) -> Iterator[AppServer]:
     app_server.check_alive()
     yield app_server
     app_server.check_alive()
+
+
+# --- reliability suite (tests/browser/test_reliability_*.py) -------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def reliability_tenant() -> Iterator[DevTenant]:
+    """A dev tenant of its own for the reliability browser tests: they add hostile users and delete some,
+    which must not change what the other browser tests see in `browser_tenant`."""
+    with DevTenant(users=60) as dev:
+        yield dev
+
+
+@pytest.fixture(scope="session")
+def reliability_app_server(reliability_tenant: DevTenant, start_app_server) -> AppServer:
+    """An app server on `reliability_tenant` logging at debug level (the secrets check reads its output)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("STREAMLIT_LOGGER_LEVEL", "debug")
+        return start_app_server(reliability_tenant, "reliability")
+
+
+@pytest.fixture
+def reliability_app(reliability_app_server: AppServer) -> Iterator[AppServer]:
+    reliability_app_server.check_alive()
+    yield reliability_app_server
+    reliability_app_server.check_alive()

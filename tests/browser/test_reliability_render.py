@@ -1,0 +1,186 @@
+"""Reliability case 4 in the browser: hostile user data shows as text in the grid, the table and the detail.
+
+Names and pictures are data an attacker can set (a self-service sign-up, a social profile). The app must show
+them literally: no element made from a name, no script run, no `javascript:` link, no layout broken by size.
+"""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.browser.conftest import ARTIFACTS
+from tests.browser.helpers import ADMIN, open_signed_out, sign_in, wait_idle
+
+pytestmark = [pytest.mark.browser, pytest.mark.case("4 hostile input")]
+
+IMG_NAME = "<img src=x onerror=alert(1)>"
+MD_NAME = "**bold** [link](javascript:alert(1))"
+PIC_NAME = "Hostile Picture"
+JS_PICTURE = "javascript:alert(1)"
+LONG_NAME = "L" + "o" * 9_999  # 10,000 characters without a single place to break the line
+NAME_PREFIX = LONG_NAME[:40]  # what the card shows of it begins like this
+SEARCH = "hostile-"
+
+HOSTILE = (
+    {"email": "hostile-img@evil.test", "name": IMG_NAME},
+    {"email": "hostile-pic@evil.test", "name": PIC_NAME, "picture": JS_PICTURE},
+    {"email": "hostile-md@evil.test", "name": MD_NAME},
+    {"email": "hostile-long@evil.test", "name": LONG_NAME},
+)
+
+# Everything a hostile name could have turned into, looked for in the page and in every frame.
+FOUND_IN_DOM = """() => {
+  const js = (v) => (v || '').replace(/[\\s\\u0000-\\u001f]+/g, '').toLowerCase().startsWith('javascript:');
+  const out = {jsLinks: [], xImages: [], boldFromName: [], jsSources: []};
+  for (const a of document.querySelectorAll('a[href], area[href]')) {
+    if (js(a.getAttribute('href'))) out.jsLinks.push(a.outerHTML.slice(0, 200));
+  }
+  for (const img of document.querySelectorAll('img')) {
+    const src = img.getAttribute('src') || '';
+    if (src === 'x' || /\\/x$/.test(img.src)) out.xImages.push(img.outerHTML.slice(0, 200));
+    if (js(src)) out.jsSources.push(img.outerHTML.slice(0, 200));
+  }
+  for (const el of document.querySelectorAll('[src], [action], [formaction]')) {
+    for (const attr of ['src', 'action', 'formaction']) {
+      if (js(el.getAttribute(attr))) out.jsSources.push(el.outerHTML.slice(0, 200));
+    }
+  }
+  for (const b of document.querySelectorAll('strong, b')) {
+    if (b.textContent.trim() === 'bold') out.boldFromName.push(b.outerHTML);
+  }
+  return out;
+}"""
+
+
+# Descendants of a column whose visible part (after clipping by overflow:hidden/clip/auto ancestors inside
+# the column) reaches past `right`.
+VISIBLE_OVERFLOW = """(col, right) => {
+  const out = [];
+  for (const el of col.querySelectorAll('*')) {
+    const r = el.getBoundingClientRect();
+    if (r.width === 0 || r.height === 0 || getComputedStyle(el).visibility === 'hidden') continue;
+    let visibleRight = r.right;
+    for (let a = el.parentElement; a && a !== col.parentElement; a = a.parentElement) {
+      const s = getComputedStyle(a);
+      if (s.overflowX !== 'visible') visibleRight = Math.min(visibleRight, a.getBoundingClientRect().right);
+    }
+    if (visibleRight > right) out.push([Math.round(visibleRight), el.outerHTML.slice(0, 160)]);
+  }
+  return out.slice(0, 5);
+}"""
+
+
+@pytest.fixture(scope="module")
+def hostile_users(reliability_tenant):
+    existing = {u.get("email") for u in reliability_tenant.users()}
+    for user in HOSTILE:
+        if user["email"] not in existing:
+            reliability_tenant.create_user(**user)
+    return HOSTILE
+
+
+def assert_nothing_made_from_names(page: Page, dialogs: list[str], where: str) -> None:
+    page.wait_for_timeout(300)  # an onerror handler fires as soon as the image fails; give it a moment
+    for frame in page.frames:
+        if frame.is_detached():
+            continue
+        found = frame.evaluate(FOUND_IN_DOM)
+        assert found == {"jsLinks": [], "xImages": [], "boldFromName": [], "jsSources": []}, (
+            f"{where}: hostile user data became markup in {frame.url}: {found}"
+        )
+    assert dialogs == [], f"{where}: a script from user data ran and opened dialogs: {dialogs}"
+
+
+def card_column(page: Page, text: str):
+    """The grid column holding the card that shows `text` (the one column with both the text and Details)."""
+    return (
+        page.get_by_test_id("stColumn")
+        .filter(has_text=text)
+        .filter(has=page.get_by_role("button", name="Details", exact=True))
+    )
+
+
+def test_hostile_names_and_pictures_show_as_text_in_grid_table_and_detail(
+    page, reliability_app, hostile_users
+):
+    dialogs: list[str] = []
+    page.on("dialog", lambda dialog: (dialogs.append(f"{dialog.type}: {dialog.message}"), dialog.dismiss()))
+
+    open_signed_out(page, reliability_app.url("/"))
+    sign_in(page, ADMIN)
+    box = page.get_by_label("Search")
+    box.fill(SEARCH)
+    box.press("Enter")
+    wait_idle(page)
+
+    # --- grid: the names as typed, four cards, nothing rendered from them -------------------------------
+    expect(page.get_by_role("button", name="Details", exact=True)).to_have_count(len(HOSTILE))
+    expect(page.get_by_text(IMG_NAME, exact=True)).to_be_visible()
+    expect(page.get_by_text(MD_NAME, exact=True)).to_be_visible()
+    expect(page.get_by_text(PIC_NAME, exact=True)).to_be_visible()
+    expect(page.get_by_text(NAME_PREFIX).first).to_be_visible()
+    assert_nothing_made_from_names(page, dialogs, "grid")
+
+    # The picture `javascript:alert(1)` is replaced by the initials avatar, an inert image.
+    picture = card_column(page, PIC_NAME).locator("img")
+    expect(picture).to_have_count(1)
+    assert picture.evaluate("img => img.src").startswith(("http://", "https://", "data:image/")), (
+        picture.evaluate("img => img.outerHTML")
+    )
+
+    # The long name: the card keeps to its column, nothing in it sticks out, the page gets no side scroll.
+    column = card_column(page, NAME_PREFIX)
+    expect(column).to_have_count(1)
+    card = column.locator(":scope > [data-testid='stVerticalBlock'] > *").first  # the bordered card
+    column_box, card_box = column.bounding_box(), card.bounding_box()
+    assert column_box and card_box
+    assert card_box["width"] <= column_box["width"] + 2, (card_box, column_box)
+    assert card_box["x"] >= column_box["x"] - 2, (card_box, column_box)
+    sticking_out = column.evaluate(VISIBLE_OVERFLOW, column_box["x"] + column_box["width"] + 2)
+    assert sticking_out == [], f"parts of the long name's card show outside its column: {sticking_out}"
+    # All four cards stay the same width: the long one does not push its neighbours.
+    widths = [card_column(page, text).bounding_box()["width"] for text in (IMG_NAME, PIC_NAME, MD_NAME)]
+    assert all(abs(w - column_box["width"]) <= 2 for w in widths), (widths, column_box)
+    assert page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth + 1")
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "reliability-hostile-grid.png"), full_page=True)
+
+    # --- detail dialog of each hostile user --------------------------------------------------------------
+    for text, full in (
+        (IMG_NAME, IMG_NAME),
+        (MD_NAME, MD_NAME),
+        (PIC_NAME, PIC_NAME),
+        (NAME_PREFIX, LONG_NAME),
+    ):
+        card_column(page, text).get_by_role("button", name="Details", exact=True).click()
+        dialog = page.get_by_role("dialog")
+        expect(dialog.get_by_text("User ID")).to_be_visible()
+        wait_idle(page)
+        expect(dialog.get_by_text(full, exact=True).first).to_be_visible()
+        assert_nothing_made_from_names(page, dialogs, f"detail of {full[:40]!r}")
+        dialog_box = dialog.bounding_box()
+        assert dialog_box and dialog_box["x"] >= 0
+        assert dialog_box["x"] + dialog_box["width"] <= page.viewport_size["width"] + 1, dialog_box
+        assert page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth + 1")
+        if full is LONG_NAME:
+            page.screenshot(path=str(ARTIFACTS / "reliability-hostile-detail-long-name.png"))
+        dialog.get_by_role("button", name="Close", exact=True).last.click()
+        expect(dialog).to_have_count(0)
+        wait_idle(page)
+
+    # --- table view: the grid's cells hold the exact text (the canvas draws it, never parses it) ----------
+    page.locator(".st-key-users-view").get_by_role("radio", name="Table").click()
+    table = page.get_by_test_id("stDataFrame")
+    expect(table).to_be_visible()
+    cells = table.locator('td[role="gridcell"]')
+    expect(cells.filter(has_text=SEARCH).first).to_be_attached()
+    texts = cells.evaluate_all("cells => cells.map(c => c.textContent)")
+    for name in (IMG_NAME, MD_NAME, PIC_NAME, LONG_NAME):
+        assert name in texts, f"table view lacks the literal name {name[:40]!r}"
+    assert JS_PICTURE not in texts, "the javascript: picture reached the table as an image URL"
+    assert_nothing_made_from_names(page, dialogs, "table")
+    table_box = table.bounding_box()
+    assert table_box and table_box["x"] + table_box["width"] <= page.viewport_size["width"] + 1, table_box
+    assert page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth + 1")
+    page.screenshot(path=str(ARTIFACTS / "reliability-hostile-table.png"), full_page=True)
