@@ -3,7 +3,7 @@
 import streamlit as st
 
 from admin_core import runtime
-from admin_core.auth import current_identity, require_access
+from admin_core.auth import current_identity, gate, pages_run_by_app
 from admin_core.ui import chrome
 
 st.set_page_config(page_title="Auth0 User Admin", page_icon=":material/group:", layout="wide")
@@ -20,8 +20,9 @@ if signed_in is None or not signed_in.can_view:
     st.navigation([USERS, OVERVIEW, AUDIT, ACCOUNT], position="hidden")
 
 # Nothing below runs, and no Management API call is made, until a verified admin or viewer is signed in.
-identity = require_access()
+identity = gate()
 chrome.header(identity, runtime.get_settings())
 
 pages = [USERS, OVERVIEW, AUDIT, ACCOUNT] if identity.can_change else [USERS, OVERVIEW, ACCOUNT]
-st.navigation(pages, position="top").run()
+with pages_run_by_app():
+    st.navigation(pages, position="top").run()

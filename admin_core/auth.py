@@ -10,8 +10,11 @@ from __future__ import annotations
 import logging
 import secrets
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import StrEnum
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import streamlit as st
@@ -313,8 +316,34 @@ def _fail(actor: Actor | None, message: str) -> None:
 # --- the gate ----------------------------------------------------------------------------------------
 
 
+ENTERED_VIA_APP_KEY = "auth.entered_via_app"
+
+
+@contextmanager
+def pages_run_by_app() -> Iterator[None]:
+    """app.py runs the chosen page inside this; the session then counts as having started from app.py."""
+    st.session_state[ENTERED_VIA_APP_KEY] = True
+    yield
+
+
 def require_access(*, admin: bool = False) -> Identity:
-    """First call of app.py and of every page: returns the person, or renders why not and stops the run."""
+    """First call of every page: the gate, then a start over from app.py if this session never ran it.
+
+    A fresh server process serves `pages/<name>.py` without app.py until some session has called
+    st.navigation(); the gate keeps such a run safe, and switching to app.py once the person is signed in
+    gives them the header and the menu.
+    """
+    identity = gate(admin=admin)
+    ctx = get_script_run_ctx()
+    if ctx is not None and not st.session_state.get(ENTERED_VIA_APP_KEY):
+        main = Path(ctx.main_script_path)
+        if main.name == "app.py":
+            st.switch_page(str(main))
+    return identity
+
+
+def gate(*, admin: bool = False) -> Identity:
+    """First call of app.py: returns the person, or renders why not and stops the run."""
     settings = runtime.settings_or_explain()
     identity = current_identity()
     if identity is None:

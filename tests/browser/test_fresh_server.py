@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.helpers import open_signed_out, page_text, wait_idle
+from tests.browser.helpers import ADMIN, open_signed_out, page_text, sign_in, wait_idle
 from tests.support.devtenant_proc import DevTenant
 
 pytestmark = pytest.mark.browser
@@ -55,3 +55,12 @@ def test_pages_opened_directly_on_a_fresh_server_show_the_sign_in_page_and_no_us
     requests = fresh_tenant.stats()["requests"]
     assert requests.get("GET /api/v2/users", 0) == 0, requests
     assert not [key for key in requests if key.startswith("GET /api/v2/users")], requests
+
+
+def test_signing_in_on_a_directly_opened_page_lands_in_the_full_app(page, fresh_app):
+    """After sign-in on a page Streamlit served without app.py, the person gets the header and the menu."""
+    open_signed_out(page, fresh_app.url("/overview", host="127.0.0.1"))
+    assert sign_in(page, ADMIN) is not None
+    expect(page.get_by_role("button", name="Log out")).to_be_visible(timeout=30_000)
+    expect(page.get_by_role("link", name="Audit log")).to_be_visible()
+    expect(page.get_by_role("heading", name="Users")).to_be_visible()
