@@ -1,0 +1,279 @@
+"""Parts 1-3 of the bench, in-process with AppTest: requests per view, token grants, warm-rerun server time."""
+
+from __future__ import annotations
+
+import gc
+import math
+import re
+import statistics
+import time
+from datetime import UTC
+
+from streamlit.testing.v1 import AppTest
+
+from admin_core import runtime
+from admin_core.auth import IDENTITY_KEY
+from admin_core.directory import UserQuery
+from admin_core.ui import cards as card_ui
+from admin_core.ui.chrome import md
+from bench import floors
+from bench.env import TIMEOUT, Counter, check, clear_app_caches, measure, sign_in, summary
+
+USERS = "pages/users.py"
+OVERVIEW = "pages/overview.py"
+FLOOR_DIR = floors.__path__[0]
+
+
+def total_users(at: AppTest) -> int:
+    for m in at.markdown:
+        found = re.search(r"· ([\d,]+) users", m.value)
+        if found:
+            return int(found[1].replace(",", ""))
+    raise RuntimeError("the Users page shows no total")
+
+
+def overview_budget(total: int) -> int:
+    return min(math.ceil(total / 100) + 1, 30)
+
+
+def _card_keys(at: AppTest, prefix: str) -> list[str]:
+    return [b.key for b in at.button if b.key and b.key.startswith(prefix)]
+
+
+# --- part 1: requests and wall time per view ------------------------------------------------------------
+
+
+def requests_per_view(tenant) -> dict:
+    """Cold and warm views of one session. 'Cold' = the process's listing cache (or Overview store) is
+    empty for that view; the Management API token and JWKS are already held (sign-in fetched them)."""
+    counter = Counter(tenant)
+    clear_app_caches()
+    out: dict = {}
+    before = counter.snapshot()
+    started = time.perf_counter()
+    at = sign_in()
+    out["sign_in"] = {
+        "seconds": round(time.perf_counter() - started, 4),
+        **Counter.delta(before, counter.snapshot()),
+    }
+    total = total_users(at)
+    out["total_users"] = total
+
+    def run():
+        at.run(timeout=TIMEOUT)
+        check(at, "view")
+
+    # Users, page 1
+    runtime.clear_listing()
+    out["users_cold"] = measure(counter, run).as_json()
+    out["users_warm"] = measure(counter, run).as_json()
+    if len(_card_keys(at, "detail:")) != 24:
+        raise RuntimeError(f"the grid shows {len(_card_keys(at, 'detail:'))} cards, not 24")
+
+    # Next page (page 2 never seen: cold); then back to page 1 and Next again (warm)
+    at.button(key="page.next").click()
+    out["next_cold"] = measure(counter, run).as_json()
+    at.button(key="page.prev").click().run()
+    at.button(key="page.next").click()
+    out["next_warm"] = measure(counter, run).as_json()
+    at.button(key="page.prev").click().run()
+
+    # Search: a 4-letter prefix of a shown email (cold), cleared, then the same search again (warm)
+    email = next(c.value for c in at.caption if "@" in c.value)
+    term = re.sub(r"[^a-z]", "", email.split("@")[0].lower())[:4] or "user"
+    at.text_input(key="users.text").input(term)
+    out["search_cold"] = measure(counter, run).as_json()
+    at.text_input(key="users.text").input("").run()
+    at.text_input(key="users.text").input(term)
+    out["search_warm"] = measure(counter, run).as_json()
+    out["search_term"] = term
+    at.text_input(key="users.text").input("").run()
+
+    # Overview: the first view of this process (its store is empty), then again
+    at.switch_page(OVERVIEW)
+    out["overview_cold"] = measure(counter, run).as_json()
+    out["overview_warm"] = measure(counter, run).as_json()
+    out["overview_budget"] = overview_budget(total)
+
+    # Delete: open the dialog from a card, confirm; twice (the second with everything warm)
+    at.switch_page(USERS)
+    run()
+    for label in ("delete_cold", "delete_warm"):
+        key = _card_keys(at, "delete:")[0]
+        at.button(key=key).click().run()
+        at.button(key="confirm.delete").click()
+        out[label] = measure(counter, run).as_json()
+        toasts = [t.value for t in at.toast]
+        if not any(t.startswith("Deleted") for t in toasts):
+            raise RuntimeError(f"no 'Deleted' toast after the delete: {toasts}")
+        if key in _card_keys(at, "delete:"):
+            raise RuntimeError("the deleted user is still on the page")
+    return out
+
+
+# --- part 2: token grants ---------------------------------------------------------------------------
+
+
+def token_grants(tenant, *, sessions: int = 5, reruns: int = 40) -> dict:
+    """Client-credentials grants while `sessions` sessions sign in and rerun the Users page `reruns` times
+    each (round robin), starting from empty process caches."""
+    counter = Counter(tenant)
+    clear_app_caches()
+    start = counter.snapshot()
+    apps = [sign_in() for _ in range(sessions)]
+    after_sign_in = counter.snapshot()
+    for _ in range(reruns):
+        for at in apps:
+            at.run(timeout=TIMEOUT)
+            check(at, "rerun")
+    end = counter.snapshot()
+    total = Counter.delta(start, end)
+    during = Counter.delta(after_sign_in, end)
+    return {
+        "sessions": sessions,
+        "reruns": sessions * reruns,
+        "client_credentials_grants": total["token_grants"].get("client_credentials", 0),
+        "client_credentials_grants_during_reruns": during["token_grants"].get("client_credentials", 0),
+        "management_requests_during_reruns": during["management_requests"],
+    }
+
+
+# --- part 3: warm rerun server time vs the floor --------------------------------------------------------
+
+
+def _grid_floor_data(at: AppTest, page) -> dict:
+    identity = at.session_state[IDENTITY_KEY]
+    prepared = []
+    for user in page.users:
+        is_self = user.user_id == identity.sub
+        badges = [f":gray-badge[{md(user.connection or 'unknown connection')}]"]
+        if user.blocked:
+            badges.insert(0, ":red-badge[:material/block: Blocked]")
+        verified = " :green[:material/verified:]" if user.email_verified else ""
+        buttons = [("Details", f"detail:{user.user_id}", "secondary")]
+        if identity.can_change and not is_self:
+            buttons += [
+                ("Unblock" if user.blocked else "Block", f"block:{user.user_id}", "secondary"),
+                ("Delete", f"delete:{user.user_id}", "primary"),
+            ]
+        prepared.append(
+            {
+                "id": user.user_id,
+                "avatar": card_ui.avatar(user),
+                "name": f"**{md(card_ui.clip(user.display_name))}**",
+                "name_help": md(user.display_name) if len(user.display_name) > card_ui.NAME_LIMIT else None,
+                "container_key": f"user-card-{card_ui._key(user.user_id)}",
+                "email": f"{md(card_ui.clip(user.email or 'no email', 80))}{verified}",
+                "badges": " ".join(badges),
+                "login": f"Last login **{card_ui.relative_time(user.last_login)}** · {user.logins_count or 0} logins",
+                "created": f"Created {user.created_at:%Y-%m-%d}" if user.created_at else "Created: unknown",
+                "buttons": buttons,
+            }
+        )
+    return {"cards": prepared}
+
+
+def _overview_floor_data() -> dict | None:
+    store = runtime.get_overview_store()
+    figures = store.fresh() if store is not None else None
+    if figures is None:
+        return None
+    metrics = [
+        ("Total users", f"{figures.total:,}"),
+        ("New in the last 7 days", f"{figures.new_7d:,}"),
+        ("New in the last 30 days", f"{figures.new_30d:,}"),
+        ("Active in the last 30 days", f"{figures.active_30d:,}"),
+        ("Never logged in", f"{figures.never_logged_in:,}"),
+        ("Blocked", f"{figures.blocked:,}"),
+        ("Email not verified", f"{figures.email_unverified:,}"),
+    ]
+    taken = figures.taken_at.astimezone(UTC)
+    return {"figures": figures, "metrics": metrics, "caption": f"Figures taken at {taken:%H:%M:%S} UTC"}
+
+
+def _series(counter: Counter, app: AppTest, floor: AppTest | None, reruns: int) -> dict:
+    """`reruns` warm reruns of the app's page and of its floor, interleaved (so load from elsewhere on the
+    machine hits both alike). The app's reruns must cost no request (checked)."""
+    for _ in range(3):  # warm up both (imports, first serialisations, the listing cache)
+        app.run(timeout=TIMEOUT)
+        if floor is not None:
+            floor.run(timeout=TIMEOUT)
+    check(app, "warm-up")
+    app_times: list[float] = []
+    floor_times: list[float] = []
+    before = counter.snapshot()
+    gc.collect()
+    for _ in range(reruns):
+        started = time.perf_counter()
+        app.run(timeout=TIMEOUT)
+        app_times.append(time.perf_counter() - started)
+        if floor is not None:
+            started = time.perf_counter()
+            floor.run(timeout=TIMEOUT)
+            floor_times.append(time.perf_counter() - started)
+    check(app, "warm rerun")
+    requests = Counter.delta(before, counter.snapshot())["management_requests"]
+    out = {"app": summary(app_times), "requests_during": requests}
+    if floor is not None:
+        check(floor, "floor")
+        out["floor"] = summary(floor_times)
+        # Each app rerun against the floor rerun right after it, then the median of those ratios: load from
+        # elsewhere on the machine drifts over a series, and a pair shares it.
+        out["ratio_median"] = round(
+            statistics.median(a / f for a, f in zip(app_times, floor_times, strict=True)), 2
+        )
+        out["ratio_of_medians"] = round(out["app"]["median_ms"] / out["floor"]["median_ms"], 2)
+        out["ratio_p95"] = round(out["app"]["p95_ms"] / out["floor"]["p95_ms"], 2)
+    return out
+
+
+def warm_reruns(tenant, *, reruns: int = 30) -> dict:
+    counter = Counter(tenant)
+    clear_app_caches()
+    at = sign_in()
+    out: dict = {}
+
+    # Grid of 24 (page 1, default sort)
+    at.run(timeout=TIMEOUT)
+    page = runtime.list_users(UserQuery(per_page=24))
+    floors.DATA.clear()
+    floors.DATA.update(_grid_floor_data(at, page))
+    grid_floor = AppTest.from_file(f"{FLOOR_DIR}/grid.py", default_timeout=TIMEOUT)
+    out["grid"] = _series(counter, at, grid_floor, reruns)
+    if len(_card_keys(at, "detail:")) != 24 or len(_card_keys(grid_floor, "detail:")) != 24:
+        raise RuntimeError("the grid or its floor does not show 24 cards")
+
+    # Table of 100 (?view=table&size=100)
+    at.query_params["view"] = "table"
+    at.query_params["size"] = "100"
+    at.run(timeout=TIMEOUT)
+    page = runtime.list_users(UserQuery(per_page=100))
+    floors.DATA.clear()
+    floors.DATA.update(frame=card_ui.users_frame(page.users), columns=card_ui.TABLE_COLUMNS)
+    table_floor = AppTest.from_file(f"{FLOOR_DIR}/table.py", default_timeout=TIMEOUT)
+    out["table"] = _series(counter, at, table_floor, reruns)
+    if at.dataframe[0].value.shape[0] != 100:
+        raise RuntimeError("the table does not show 100 rows")
+
+    # The page's fixed cost: header, search, filters, view switch, bulk buttons, pager; no listing shown.
+    at.text_input(key="users.text").input("zzqxj-no-such-user").run()
+    out["chrome"] = _series(counter, at, None, reruns)
+    if not any("No users match" in i.value for i in at.info):
+        raise RuntimeError("the search meant to match nobody matched someone")
+    at.text_input(key="users.text").input("").run()
+    del at.query_params["view"]
+    del at.query_params["size"]
+
+    # Overview (the figures are gathered once, then warm)
+    at.switch_page(OVERVIEW)
+    at.run(timeout=TIMEOUT)
+    check(at, "overview")
+    data = _overview_floor_data()
+    floor = None
+    if data is not None:
+        floors.DATA.clear()
+        floors.DATA.update(data)
+        floor = AppTest.from_file(f"{FLOOR_DIR}/overview.py", default_timeout=TIMEOUT)
+    out["overview"] = _series(counter, at, floor, reruns)
+    floors.DATA.clear()
+    return out

@@ -1,0 +1,299 @@
+"""Parts 4-5 of the bench: headless Chromium (Debian's, via Playwright) against a real `streamlit run`.
+
+4. "Users" navigation click -> the grid visible; delete confirmed -> the toast visible.
+5. Peak RSS of the Streamlit process (children included) with 1 and with 20 signed-in sessions on the
+   Users page, and the growth per additional session.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import psutil
+
+from bench.env import ROOT
+from tests.browser.helpers import ADMIN, open_signed_out, sign_in, wait_idle
+from tests.conftest import app_environment
+from tests.support.devtenant_proc import DevTenant, free_port
+
+CHROMIUM = "/usr/bin/chromium"
+LAUNCH_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+MB = 1024 * 1024
+
+# Conditions checked in the page on every animation frame (so the time is not rounded to a poll interval).
+GRID_VISIBLE = """() => {
+  const shown = [...document.querySelectorAll('[data-testid="stButton"] button')]
+    .filter(b => b.innerText.trim() === 'Details' && b.offsetParent !== null);
+  const app = document.querySelector('[data-testid="stApp"]');
+  return shown.length >= 24 && !!document.querySelector('h1') &&
+    [...document.querySelectorAll('h1')].some(h => h.innerText.trim() === 'Users');
+}"""
+TOAST_VISIBLE = """(email) => [...document.querySelectorAll('[data-testid="stToast"]')]
+  .some(t => t.innerText.includes('Deleted ' + email) && t.offsetParent !== null)"""
+
+
+class Server:
+    """`streamlit run app.py` on a free loopback port against a dev tenant (output to a log file)."""
+
+    def __init__(self, tenant: DevTenant, workdir: Path):
+        self.port = free_port()
+        self.url = f"http://localhost:{self.port}"
+        workdir.mkdir(parents=True, exist_ok=True)
+        env = dict(os.environ)
+        env.update(
+            app_environment(tenant.base_url, workdir, APP_URL=self.url, DATA_DIR=str(workdir / "data"))
+        )
+        env.update(PYTHONUNBUFFERED="1", STREAMLIT_BROWSER_GATHER_USAGE_STATS="false")
+        self.log_path = workdir / "streamlit.log"
+        self._log = self.log_path.open("wb")
+        self.proc = subprocess.Popen(
+            [
+                sys.executable, "-m", "streamlit", "run", "app.py",
+                "--server.port", str(self.port),
+                "--server.address", "127.0.0.1",
+                "--server.headless", "true",
+                "--browser.gatherUsageStats", "false",
+                "--server.fileWatcherType", "none",
+            ],
+            cwd=str(ROOT),
+            env=env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        deadline = time.monotonic() + 60
+        with httpx.Client(timeout=2, trust_env=False) as http:
+            while True:
+                if self.proc.poll() is not None:
+                    raise RuntimeError(f"streamlit exited during startup:\n{self.output()}")
+                try:
+                    if http.get(f"http://127.0.0.1:{self.port}/_stcore/health").status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                if time.monotonic() > deadline:
+                    self.stop()
+                    raise RuntimeError(f"streamlit did not start:\n{self.output()}")
+                time.sleep(0.1)
+
+    def output(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def rss(self) -> int:
+        """Resident memory of the server process and its children, in bytes."""
+        process = psutil.Process(self.proc.pid)
+        total = process.memory_info().rss
+        for child in process.children(recursive=True):
+            with contextlib.suppress(psutil.NoSuchProcess):
+                total += child.memory_info().rss
+        return total
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=10)
+        self._log.close()
+
+
+class PeakSampler:
+    """Samples a server's RSS every 50 ms in a thread; `peak()` since the last `reset()`."""
+
+    def __init__(self, server: Server, interval: float = 0.05):
+        self.server = server
+        self.interval = interval
+        self._peak = 0
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                value = self.server.rss()
+            except psutil.Error:
+                return
+            with self._lock:
+                self._peak = max(self._peak, value)
+            self._stop.wait(self.interval)
+
+    def peak(self) -> int:
+        with self._lock:
+            return max(self._peak, self.server.rss())
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=2)
+
+
+def _launch(playwright):
+    return playwright.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS, headless=True)
+
+
+def _new_page(browser):
+    context = browser.new_context(viewport={"width": 1440, "height": 1000})
+    context.set_default_timeout(30_000)
+    return context, context.new_page()
+
+
+def _wait(page, condition: str, arg=None, timeout_ms: float = 30_000) -> None:
+    page.wait_for_function(condition, arg=arg, polling="raf", timeout=timeout_ms)
+
+
+# In-page timing: the click's own timestamp (a capturing listener) to the first animation frame on which the
+# condition holds, both `performance.now()` in the page. That leaves out Playwright's actionability checks and
+# its round trips to the browser, which on a loaded 2-core machine add 0.1-0.3 s that no person waits for.
+ARM = """() => {
+  window.__benchClick = null; window.__benchSeen = null;
+  document.addEventListener('click', () => { window.__benchClick = performance.now(); },
+                            {capture: true, once: true});
+}"""
+SEEN = """([condition, arg]) => {
+  const ok = (eval(condition))(arg);
+  if (ok && window.__benchSeen === null) window.__benchSeen = performance.now();
+  return ok;
+}"""
+
+
+def _click_until(page, target, condition: str, arg=None) -> tuple[float, float]:
+    """Click `target`, wait for `condition`; (in-page seconds from the click to it, wall seconds as driven)."""
+    page.evaluate(ARM)
+    started = time.perf_counter()
+    target.click()
+    page.wait_for_function(SEEN, arg=[condition, arg], polling="raf", timeout=30_000)
+    wall = time.perf_counter() - started
+    in_page = page.evaluate("() => (window.__benchSeen - window.__benchClick) / 1000")
+    return in_page, wall
+
+
+def _nav(page, name: str):
+    return page.get_by_role("link", name=name, exact=True).first
+
+
+def timings(tenant: DevTenant, workdir: Path, *, deletes: int = 3, navigations: int = 5) -> dict:
+    """Click-to-visible times in Chromium against a fresh server (one signed-in admin)."""
+    from playwright.sync_api import sync_playwright
+
+    server = Server(tenant, workdir)
+    try:
+        with sync_playwright() as playwright:
+            browser = _launch(playwright)
+            try:
+                context, page = _new_page(browser)
+                open_signed_out(page, server.url + "/")
+                sign_in(page, ADMIN)
+                _wait(page, GRID_VISIBLE)
+                wait_idle(page)
+
+                # Delete through the dialog: from the confirming click to the toast.
+                delete_times, delete_walls = [], []
+                for _ in range(deletes):
+                    page.get_by_role("button", name="Delete", exact=True).first.click()
+                    dialog = page.get_by_role("dialog")
+                    dialog.get_by_role("button", name="Delete", exact=True).wait_for(state="visible")
+                    confirm = dialog.get_by_role("button", name="Delete", exact=True)
+                    email = re.search(r"email: (\S+@\S+)", dialog.inner_text())[1]
+                    wait_idle(page)
+                    in_page, wall = _click_until(page, confirm, TOAST_VISIBLE, email)
+                    delete_times.append(in_page)
+                    delete_walls.append(wall)
+                    wait_idle(page)
+                    dialog.wait_for(state="detached")
+
+                # "Users" in the navigation, from the Account page, to the grid. The first one follows the
+                # deletes, which emptied the listing cache: cold (one Management API request).
+                nav_times, nav_walls = [], []
+                for _ in range(navigations):
+                    _nav(page, "Account").click()
+                    page.get_by_role("heading", name="Account").wait_for(state="visible")
+                    wait_idle(page)
+                    in_page, wall = _click_until(page, _nav(page, "Users"), GRID_VISIBLE)
+                    nav_times.append(in_page)
+                    nav_walls.append(wall)
+                    wait_idle(page)
+                context.close()
+            finally:
+                browser.close()
+    finally:
+        server.stop()
+    return {
+        "measured": "in the page: the click event's timestamp to the first frame showing the result",
+        "delete_to_toast_wall_s": [round(t, 3) for t in delete_walls],
+        "users_click_to_grid_wall_s": [round(t, 3) for t in nav_walls],
+        "delete_to_toast_s": [round(t, 3) for t in delete_times],
+        "delete_to_toast_median_s": round(statistics.median(delete_times), 3),
+        "users_click_to_grid_s": [round(t, 3) for t in nav_times],
+        "users_click_to_grid_cold_s": round(nav_times[0], 3),
+        "users_click_to_grid_warm_median_s": round(statistics.median(nav_times[1:]), 3)
+        if len(nav_times) > 1
+        else None,
+    }
+
+
+def memory(tenant: DevTenant, workdir: Path, *, sessions: int = 20) -> dict:
+    """RSS of a fresh server with 1, then up to `sessions`, signed-in sessions on the Users page."""
+    from playwright.sync_api import sync_playwright
+
+    server = Server(tenant, workdir)
+    sampler = PeakSampler(server)
+    curve: list[dict] = []
+    try:
+        with sync_playwright() as playwright:
+            browser = _launch(playwright)
+            contexts = []
+            try:
+                start_rss = server.rss()
+                for n in range(1, sessions + 1):
+                    context, page = _new_page(browser)
+                    contexts.append(context)
+                    open_signed_out(page, server.url + "/")
+                    sign_in(page, ADMIN)
+                    _wait(page, GRID_VISIBLE)
+                    wait_idle(page)
+                    if n == 1 or n == sessions or n % 5 == 0:
+                        time.sleep(1.0)  # let the server settle (sessions' runs and sends finish)
+                        curve.append({"sessions": n, "rss_mb": round(server.rss() / MB, 1),
+                                      "peak_mb": round(sampler.peak() / MB, 1)})  # fmt: skip
+                # every session still connected and on the Users page
+                alive = sum(1 for c in contexts if c.pages and not c.pages[0].is_closed())
+            finally:
+                for context in contexts:
+                    context.close()
+                browser.close()
+    finally:
+        sampler.stop()
+        server.stop()
+    one, many = curve[0], curve[-1]
+    return {
+        "server_rss_before_any_session_mb": round(start_rss / MB, 1),
+        "sessions": sessions,
+        "connected_at_end": alive,
+        "curve": curve,
+        "peak_1_mb": one["peak_mb"],
+        "peak_n_mb": many["peak_mb"],
+        "rss_1_mb": one["rss_mb"],
+        "rss_n_mb": many["rss_mb"],
+        "growth_per_session_mb": round((many["rss_mb"] - one["rss_mb"]) / (sessions - 1), 2),
+        "peak_growth_per_session_mb": round((many["peak_mb"] - one["peak_mb"]) / (sessions - 1), 2),
+    }
