@@ -23,19 +23,9 @@ import psutil
 from bench.env import ROOT
 from tests.browser.helpers import ADMIN, open_signed_out, sign_in, wait_idle
 from tests.conftest import app_environment
+from tests.support.chromium import CHROMIUM, LAUNCH_ARGS
 from tests.support.devtenant_proc import DevTenant, free_port
 
-CHROMIUM = "/usr/bin/chromium"
-LAUNCH_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 MB = 1024 * 1024
 
 # Conditions checked in the page on every animation frame (so the time is not rounded to a poll interval).

@@ -142,8 +142,7 @@ def test_rows_are_newest_first_and_the_outcome_is_readable(sign_in, seeded):
     assert times == sorted(times, reverse=True)
     failed = next(r for r in rows(at) if r["action"] == "block")
     assert (
-        failed["state"] == "failed"
-        and failed["message"] == "Auth0 is having trouble right now (HTTP 500)."
+        failed["state"] == "failed" and failed["message"] == "Auth0 is having trouble right now (HTTP 500)."
     )
 
 

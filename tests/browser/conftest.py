@@ -20,22 +20,12 @@ import httpx
 import pytest
 
 from tests.conftest import app_environment
+from tests.support.chromium import CHROMIUM, LAUNCH_ARGS
 from tests.support.devtenant_proc import DevTenant, free_port
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 ARTIFACTS = ROOT / "test-artifacts"
-CHROMIUM = Path("/usr/bin/chromium")
-LAUNCH_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 SERVER_START_TIMEOUT = 60.0
 LOG_TAIL = 12_000  # characters of server output attached to a failure report
 

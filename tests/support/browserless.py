@@ -29,7 +29,9 @@ class _Form(HTMLParser):
             self.fields[attrs["name"]] = attrs.get("value") or ""
 
 
-def authorize(authorization_url: str, *, email: str, password: str, cookies: httpx.Cookies | None = None) -> dict:
+def authorize(
+    authorization_url: str, *, email: str, password: str, cookies: httpx.Cookies | None = None
+) -> dict:
     """Do what the person does in the popup; returns the callback's query as the component would."""
     with httpx.Client(timeout=10, cookies=cookies) as client:
         answer = client.get(authorization_url)
