@@ -65,7 +65,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
 # --- Chromium ----------------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="session")
+# Package scope, not session: Playwright's sync API keeps an event loop running in the main thread while
+# it is open, and tests after tests/browser/ (e.g. tests/devtenant/) call asyncio.run().
+@pytest.fixture(scope="package")
 def chromium():
     """Debian's Chromium through Playwright's sync API (never a downloaded browser)."""
     if not CHROMIUM.exists():
@@ -199,14 +201,14 @@ class AppServer:
             AppServer.running.remove(self)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser_tenant() -> Iterator[DevTenant]:
     """The dev tenant behind the shared app server (150 generated users plus the staff accounts)."""
     with DevTenant(users=150) as dev:
         yield dev
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def start_app_server(tmp_path_factory) -> Iterator[Callable[..., AppServer]]:
     """Starts app servers on demand; every one is stopped at the end of the session at the latest."""
     started: list[AppServer] = []
@@ -221,7 +223,7 @@ def start_app_server(tmp_path_factory) -> Iterator[Callable[..., AppServer]]:
         server.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def app_server(browser_tenant: DevTenant, start_app_server) -> AppServer:
     """The shared app server (it has run app.py many times over; not for the fresh-process checks)."""
     return start_app_server(browser_tenant, "shared")
@@ -237,7 +239,7 @@ def app(app_server: AppServer) -> Iterator[AppServer]:
 # --- reliability suite (tests/browser/test_reliability_*.py) -------------------------------------------
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def reliability_tenant() -> Iterator[DevTenant]:
     """A dev tenant of its own for the reliability browser tests: they add hostile users and delete some,
     which must not change what the other browser tests see in `browser_tenant`."""
@@ -245,7 +247,7 @@ def reliability_tenant() -> Iterator[DevTenant]:
         yield dev
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def reliability_app_server(reliability_tenant: DevTenant, start_app_server) -> AppServer:
     """An app server on `reliability_tenant` logging at debug level (the secrets check reads its output)."""
     with pytest.MonkeyPatch.context() as patch:
