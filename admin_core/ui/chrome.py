@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import html
 import logging
-from urllib.parse import urlsplit
 
 import httpx
 import streamlit as st
@@ -141,7 +140,3 @@ def not_configured(error: SettingsError) -> None:
             "then restart `streamlit run app.py`."
         )
     st.error(error.message)
-
-
-def host_of(url: str) -> str:
-    return urlsplit(url).netloc
