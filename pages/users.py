@@ -39,11 +39,12 @@ def ask_toggle_block(user: User) -> None:
 def _announce(report: actions.ActionReport, *, verb: str) -> None:
     """Toast what was done ("Deleted a@b.c", "Deleted 3 users"); list each failure with its reason."""
     if len(report.done) == 1 and not report.failed:
-        st.session_state[TOAST] = f"{verb} {report.done[0].email or report.done[0].display_name}"
+        # The email (or id), never the display name: a toast renders Markdown and names are untrusted.
+        st.session_state[TOAST] = f"{verb} {report.done[0].email or report.done[0].user_id}"
     elif report.done:
         st.session_state[TOAST] = f"{verb} {len(report.done)} users"
     st.session_state[NOTICES] = [
-        f"Not {verb.lower()}: {u.email or u.user_id}. {message}" for u, message in report.failed
+        f"Not {verb.lower()}: {md(u.email or u.user_id)}. {message}" for u, message in report.failed
     ]
 
 

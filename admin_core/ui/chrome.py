@@ -119,7 +119,7 @@ def no_access(identity) -> None:
 
     st.title("No access")
     st.warning(
-        f"You are signed in as {identity.email or identity.sub}, but your Auth0 account has neither the "
+        f"You are signed in as {md(identity.email or identity.sub)}, but your Auth0 account has neither the "
         "admin nor the viewer role for this tool. Ask an administrator to assign you one."
     )
     if identity.role_error:

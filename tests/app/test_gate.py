@@ -71,7 +71,7 @@ def run_as(identity: Identity, entry: str) -> AppTest:
 def test_no_role_sees_no_access_and_nothing_else_on_every_entry(sign_in, fresh_tenant, entry):
     signed_in = sign_in("staff")
     assert [t.value for t in signed_in.title] == ["No access"]
-    assert any("staff@example.com" in w.value for w in signed_in.warning)
+    assert any("staff@example\\.com" in w.value for w in signed_in.warning)  # escaped Markdown
     assert [b.label for b in signed_in.button] == ["Log out"]
     before = management_calls(fresh_tenant)
     at = run_as(signed_in.session_state[IDENTITY_KEY], entry)
