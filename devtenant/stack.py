@@ -76,7 +76,9 @@ def stop(processes: list[subprocess.Popen]) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--app-port", type=int, default=int(os.environ.get("APP_PORT", "8501")))
     parser.add_argument("--tenant-port", type=int, default=8600)
     args, devtenant_args = parser.parse_known_args(argv)
@@ -93,12 +95,23 @@ def main(argv: list[str] | None = None) -> int:
 
     for port in (args.tenant_port, args.app_port):
         if not port_is_free(port):
-            print(f"Port {port} is already in use. Stop what runs there, or pick another port.", file=sys.stderr)
+            print(
+                f"Port {port} is already in use. Stop what runs there, or pick another port.", file=sys.stderr
+            )
             return 1
 
     base_url = f"http://127.0.0.1:{args.tenant_port}"
     tenant = subprocess.Popen(
-        [sys.executable, "-m", "devtenant", "--host", "127.0.0.1", "--port", str(args.tenant_port), *devtenant_args],
+        [
+            sys.executable,
+            "-m",
+            "devtenant",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(args.tenant_port),
+            *devtenant_args,
+        ],
         cwd=ROOT,
         env=env,
     )
