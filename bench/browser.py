@@ -7,24 +7,18 @@
 
 from __future__ import annotations
 
-import contextlib
-import os
 import re
 import statistics
-import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
 
-import httpx
 import psutil
 
-from bench.env import ROOT
 from tests.browser.helpers import ADMIN, open_signed_out, sign_in, wait_idle
-from tests.conftest import app_environment
+from tests.support.app_server import AppServer
 from tests.support.chromium import CHROMIUM, LAUNCH_ARGS
-from tests.support.devtenant_proc import DevTenant, free_port
+from tests.support.devtenant_proc import DevTenant
 
 MB = 1024 * 1024
 
@@ -40,76 +34,10 @@ TOAST_VISIBLE = """(email) => [...document.querySelectorAll('[data-testid="stToa
   .some(t => t.innerText.includes('Deleted ' + email) && t.offsetParent !== null)"""
 
 
-class Server:
-    """`streamlit run app.py` on a free loopback port against a dev tenant (output to a log file)."""
-
-    def __init__(self, tenant: DevTenant, workdir: Path):
-        self.port = free_port()
-        self.url = f"http://localhost:{self.port}"
-        workdir.mkdir(parents=True, exist_ok=True)
-        env = dict(os.environ)
-        env.update(
-            app_environment(tenant.base_url, workdir, APP_URL=self.url, DATA_DIR=str(workdir / "data"))
-        )
-        env.update(PYTHONUNBUFFERED="1", STREAMLIT_BROWSER_GATHER_USAGE_STATS="false")
-        self.log_path = workdir / "streamlit.log"
-        self._log = self.log_path.open("wb")
-        self.proc = subprocess.Popen(
-            [
-                sys.executable, "-m", "streamlit", "run", "app.py",
-                "--server.port", str(self.port),
-                "--server.address", "127.0.0.1",
-                "--server.headless", "true",
-                "--browser.gatherUsageStats", "false",
-                "--server.fileWatcherType", "none",
-            ],
-            cwd=str(ROOT),
-            env=env,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-        )  # fmt: skip
-        deadline = time.monotonic() + 60
-        with httpx.Client(timeout=2, trust_env=False) as http:
-            while True:
-                if self.proc.poll() is not None:
-                    raise RuntimeError(f"streamlit exited during startup:\n{self.output()}")
-                try:
-                    if http.get(f"http://127.0.0.1:{self.port}/_stcore/health").status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                if time.monotonic() > deadline:
-                    self.stop()
-                    raise RuntimeError(f"streamlit did not start:\n{self.output()}")
-                time.sleep(0.1)
-
-    def output(self) -> str:
-        return self.log_path.read_text(errors="replace")
-
-    def rss(self) -> int:
-        """Resident memory of the server process and its children, in bytes."""
-        process = psutil.Process(self.proc.pid)
-        total = process.memory_info().rss
-        for child in process.children(recursive=True):
-            with contextlib.suppress(psutil.NoSuchProcess):
-                total += child.memory_info().rss
-        return total
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=10)
-        self._log.close()
-
-
 class PeakSampler:
     """Samples a server's RSS every 50 ms in a thread; `peak()` since the last `reset()`."""
 
-    def __init__(self, server: Server, interval: float = 0.05):
+    def __init__(self, server: AppServer, interval: float = 0.05):
         self.server = server
         self.interval = interval
         self._peak = 0
@@ -185,13 +113,13 @@ def timings(tenant: DevTenant, workdir: Path, *, deletes: int = 3, navigations: 
     """Click-to-visible times in Chromium against a fresh server (one signed-in admin)."""
     from playwright.sync_api import sync_playwright
 
-    server = Server(tenant, workdir)
+    server = AppServer(tenant, workdir, "bench")
     try:
         with sync_playwright() as playwright:
             browser = _launch(playwright)
             try:
                 context, page = _new_page(browser)
-                open_signed_out(page, server.url + "/")
+                open_signed_out(page, server.url("/"))
                 sign_in(page, ADMIN)
                 _wait(page, GRID_VISIBLE)
                 wait_idle(page)
@@ -245,7 +173,7 @@ def memory(tenant: DevTenant, workdir: Path, *, sessions: int = 20) -> dict:
     """RSS of a fresh server with 1, then up to `sessions`, signed-in sessions on the Users page."""
     from playwright.sync_api import sync_playwright
 
-    server = Server(tenant, workdir)
+    server = AppServer(tenant, workdir, "bench")
     sampler = PeakSampler(server)
     curve: list[dict] = []
     try:
@@ -257,7 +185,7 @@ def memory(tenant: DevTenant, workdir: Path, *, sessions: int = 20) -> dict:
                 for n in range(1, sessions + 1):
                     context, page = _new_page(browser)
                     contexts.append(context)
-                    open_signed_out(page, server.url + "/")
+                    open_signed_out(page, server.url("/"))
                     sign_in(page, ADMIN)
                     _wait(page, GRID_VISIBLE)
                     wait_idle(page)

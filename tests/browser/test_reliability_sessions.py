@@ -12,7 +12,6 @@ import time
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import AppServer
 from tests.browser.helpers import (
     ADMIN,
     VIEWER,
@@ -22,6 +21,7 @@ from tests.browser.helpers import (
     sign_in_button,
     wait_idle,
 )
+from tests.support.app_server import AppServer
 from tests.support.devtenant_proc import DevTenant
 
 pytestmark = [pytest.mark.browser, pytest.mark.case("7 session")]
