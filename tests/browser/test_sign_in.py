@@ -74,10 +74,26 @@ def test_logout_ends_the_auth0_session_so_signing_in_again_asks_for_the_password
     assert browser_tenant.stats()["requests"].get("GET /v2/logout", 0) == logouts_before + 1
     assert page.url.rstrip("/") == app.app_url
     expect(page.locator("#auth0-logout")).to_have_count(0)
-    expect(page.get_by_role("link", name="Audit log")).to_have_count(0)  # no menu for the signed out
 
     assert sign_in(page, ADMIN), "after logout the popup must ask for the password again"
     expect(page.get_by_role("heading", name="Users")).to_be_visible()
+
+
+def test_the_signed_out_screen_shows_no_menu_of_the_previous_session(page, app):
+    """Held on the signed-out screen (Auth0's logout blocked), the menu of the admin's session is gone."""
+    open_signed_out(page, app.url("/"))
+    assert sign_in(page, ADMIN)
+    expect(page.get_by_text("Audit log", exact=True)).to_be_visible()
+    page.route("**/v2/logout**", lambda route: route.abort())
+    logout_button(page).click()
+    expect(page.get_by_text("You have signed out.")).to_be_visible(timeout=30_000)
+    wait_idle(page)
+    shown = [
+        name
+        for name in ("Users", "Overview", "Audit log", "Account")
+        if page.get_by_text(name, exact=True).count()
+    ]
+    assert shown == []
 
 
 @pytest.mark.parametrize("host", ["127.0.0.1", "localhost"])
