@@ -413,23 +413,6 @@ class Directory:
         total = int(getattr(pager.response, "total", None) or len(users))
         return UserPage(users=users, total=total, page=query.page, per_page=query.per_page)
 
-    def count(self, q: str | None) -> int:
-        """How many users match `q`: one request with per_page=1, read from `total`."""
-
-        def fetch():
-            return self._api.users.list(
-                page=0,
-                per_page=1,
-                include_totals=True,
-                q=q,
-                search_engine="v3" if q else None,
-                fields="user_id",
-                include_fields=True,
-            )
-
-        pager = self._call(fetch)
-        return int(getattr(pager.response, "total", None) or 0)
-
     def get_user(self, user_id: str) -> User:
         return User.from_sdk(self._call(lambda: self._api.users.get(user_id)))
 
