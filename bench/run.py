@@ -95,10 +95,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
     quiet_streamlit()
     from bench import appviews, report
-    from bench.env import app_settings, share_script_cache
+    from bench.env import app_settings, run_app_script_every_time, share_script_cache
     from tests.support.devtenant_proc import DevTenant
 
     share_script_cache()
+    run_app_script_every_time()
     started = time.monotonic()
     results: dict = {
         "taken_at": datetime.now(UTC).isoformat(timespec="seconds"),
