@@ -21,7 +21,7 @@ if signed_in is None or not signed_in.can_view:
 
 # Nothing below runs, and no Management API call is made, until a verified admin or viewer is signed in.
 identity = gate()
-chrome.header(identity, runtime.get_settings())
+chrome.header(identity, runtime.settings_or_explain())
 
 pages = [USERS, OVERVIEW, AUDIT, ACCOUNT] if identity.can_change else [USERS, OVERVIEW, ACCOUNT]
 with pages_run_by_app():

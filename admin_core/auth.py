@@ -344,10 +344,10 @@ def require_access(*, admin: bool = False) -> Identity:
 
 def gate(*, admin: bool = False) -> Identity:
     """First call of app.py: returns the person, or renders why not and stops the run."""
-    settings = runtime.settings_or_explain()
     identity = current_identity()
     if identity is None:
-        render_sign_in(settings)
+        # Settings are read here, not on every run: a signed-in session has them (it signed in with them).
+        render_sign_in(runtime.settings_or_explain())
         st.stop()
     if not identity.can_view:
         from admin_core.ui import chrome

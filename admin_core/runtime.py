@@ -59,15 +59,17 @@ def get_audit() -> AuditStore:
 
 # cache_resource, not cache_data: a warm rerun gets the shared (frozen) page itself instead of unpickling a
 # fresh copy every time (~2-5 ms a rerun for a page of 100), and `users_frame` can then reuse its frame.
-# The spinner shows only on a miss (a request to Auth0), never on a warm rerun.
+# The spinner shows only on a miss (a request to Auth0), never on a warm rerun. Called with keywords and one
+# hashed string: Streamlit looks up each positional argument's name (inspect.signature) and hashes each
+# argument on every call, which made this lookup a tenth of a warm rerun's own cost (bench/, issue 9).
 @st.cache_resource(ttl=LISTING_TTL_SECONDS, show_spinner="Asking Auth0…", max_entries=256)
-def _cached_page(q: str | None, sort: str, page: int, per_page: int) -> UserPage:
-    return get_directory().list_users(UserQuery(q=q, sort=sort, page=page, per_page=per_page))
+def _cached_page(*, key: str, _query: UserQuery) -> UserPage:
+    return get_directory().list_users(_query)
 
 
 def list_users(query: UserQuery) -> UserPage:
     """One page of users: one Management API request when cold, none when warm; our own changes applied."""
-    page = _cached_page(query.q, query.sort, query.page, query.per_page)
+    page = _cached_page(key=repr((query.q, query.sort, query.page, query.per_page)), _query=query)
     return get_directory().overlay(page)
 
 

@@ -121,52 +121,67 @@ if CONFIRM in st.session_state and identity.can_change:
 elif DETAIL in st.session_state:
     detail(st.session_state[DETAIL])
 
-listing.sync_widgets_from_url()
+shown_params = listing.sync_widgets_from_url()
 
 st.title("Users")
-search, toggles = st.columns([3, 1], vertical_alignment="bottom")
-search.text_input(
-    "Search",
-    key="users.text",
-    placeholder="email, name or nickname (prefix)",
-    on_change=listing.reset_page,
-    max_chars=500,
-)
-toggles.toggle(
-    "Advanced (Lucene)",
-    key="users.advanced",
-    on_change=listing.reset_page,
-    help="Raw Auth0 v3 query syntax, e.g. `email:*@example.com AND logins_count:[10 TO *]`.",
-)
-f1, f2, f3, f4, f5, f6 = st.columns([1, 1, 2, 2, 1, 1], vertical_alignment="bottom")
-f1.checkbox("Blocked", key="users.blocked", on_change=listing.reset_page)
-f2.checkbox("Never logged in", key="users.never", on_change=listing.reset_page)
-f3.selectbox(
-    "Connection",
-    options=["", *listing.KNOWN_CONNECTIONS],
-    format_func=lambda c: c or "Any connection",
-    key="users.connection",
-    accept_new_options=True,
-    on_change=listing.reset_page,
-)
-f4.selectbox(
-    "Sort",
-    options=list(SORTS),
-    format_func=lambda s: SORTS[s][1],
-    key="users.sort",
-    on_change=listing.reset_page,
-)
-f5.selectbox("Per page", options=list(PAGE_SIZES), key="users.size", on_change=listing.reset_page)
-# Set before the widget exists: its state is gone after a visit to another page, and assigning it after
-# the widget is created raises. `required` keeps a click on the selected view from deselecting it.
-if st.session_state.get("users.view") not in listing.VIEWS:
-    st.session_state["users.view"] = "grid"
-f6.segmented_control(
-    "View", options=list(listing.VIEWS), key="users.view", format_func=str.title, required=True
-)
+# Rows of controls are horizontal containers, not st.columns: one layout block per row instead of one per
+# cell, which is most of what a rerun of this page costs beyond the listing itself (bench/, issue 9).
+with st.container(horizontal=True, vertical_alignment="bottom"):
+    text = st.text_input(
+        "Search",
+        key="users.text",
+        placeholder="email, name or nickname (prefix)",
+        on_change=listing.reset_page,
+        max_chars=500,
+    )
+    advanced = st.toggle(
+        "Advanced (Lucene)",
+        key="users.advanced",
+        on_change=listing.reset_page,
+        help=listing.LUCENE_HELP,
+    )
+with st.container(horizontal=True, vertical_alignment="bottom"):
+    blocked = st.checkbox("Blocked", key="users.blocked", on_change=listing.reset_page)
+    never = st.checkbox("Never logged in", key="users.never", on_change=listing.reset_page)
+    connection = st.selectbox(
+        "Connection",
+        options=["", *listing.KNOWN_CONNECTIONS],
+        format_func=lambda c: c or "Any connection",
+        key="users.connection",
+        accept_new_options=True,
+        on_change=listing.reset_page,
+    )
+    sort = st.selectbox(
+        "Sort",
+        options=list(SORTS),
+        format_func=lambda s: SORTS[s][1],
+        key="users.sort",
+        on_change=listing.reset_page,
+    )
+    size = st.selectbox(
+        "Per page", options=list(PAGE_SIZES), key="users.size", on_change=listing.reset_page, width=110
+    )
+    # Set before the widget exists: its state is gone after a visit to another page, and assigning it after
+    # the widget is created raises. `required` keeps a click on the selected view from deselecting it.
+    if st.session_state.get("users.view") not in listing.VIEWS:
+        st.session_state["users.view"] = "grid"
+    view = st.segmented_control(
+        "View", options=list(listing.VIEWS), key="users.view", format_func=str.title, required=True
+    )
 
-state = listing.state_from_widgets()
-listing.publish(state)
+# The widgets' own return values (reading each back from st.session_state costs more than all the rest).
+state = listing.ListingState(
+    text=text,
+    advanced=advanced,
+    blocked=blocked,
+    never=never,
+    connection=connection or "",
+    sort=sort,
+    view=view,
+    page=st.session_state.get("users.page", 0),
+    size=size,
+)
+listing.publish(state, shown_params)
 
 try:
     page = runtime.list_users(state.query)  # "Asking Auth0…" spinner on a cache miss only
@@ -202,20 +217,26 @@ if page is not None:
             chosen = [page.users[i] for i in rows if i < len(page.users)]
             mine = [u for u in chosen if u.user_id == identity.sub]
             chosen = [u for u in chosen if u.user_id != identity.sub]
-            b1, b2, b3, _ = st.columns([1, 1, 1, 3])
-            if b1.button(
-                f"Delete {len(chosen)} selected", key="bulk.delete", disabled=not chosen, type="primary"
-            ):
-                st.session_state[CONFIRM] = chosen
-                st.rerun()
-            if b2.button(f"Block {len(chosen)}", key="bulk.block", disabled=not chosen):
-                _announce(actions.block_users(identity=identity, users=chosen, blocked=True), verb="Blocked")
-                st.rerun()
-            if b3.button(f"Unblock {len(chosen)}", key="bulk.unblock", disabled=not chosen):
-                _announce(
-                    actions.block_users(identity=identity, users=chosen, blocked=False), verb="Unblocked"
-                )
-                st.rerun()
+            # The bulk bar appears once rows are ticked (with their count on each button); until then a
+            # line says how to get it, instead of three disabled "... 0" buttons on every rerun.
+            if chosen:
+                with st.container(horizontal=True):
+                    if st.button(f"Delete {len(chosen)} selected", key="bulk.delete", type="primary"):
+                        st.session_state[CONFIRM] = chosen
+                        st.rerun()
+                    if st.button(f"Block {len(chosen)}", key="bulk.block"):
+                        _announce(
+                            actions.block_users(identity=identity, users=chosen, blocked=True), verb="Blocked"
+                        )
+                        st.rerun()
+                    if st.button(f"Unblock {len(chosen)}", key="bulk.unblock"):
+                        _announce(
+                            actions.block_users(identity=identity, users=chosen, blocked=False),
+                            verb="Unblocked",
+                        )
+                        st.rerun()
+            elif not mine:
+                st.caption("Tick rows to delete, block or unblock several users at once.")
             if mine:
                 st.caption("Your own account is left out of bulk actions.")
     else:
@@ -233,21 +254,26 @@ if page is not None:
                         on_delete=ask_delete,
                     )
 
-    prev, info, nxt = st.columns([1, 4, 1], vertical_alignment="center")
-    prev.button(
-        "Previous", key="page.prev", disabled=state.page <= 0, on_click=listing.go_to, args=(state.page - 1,)
-    )
-    info.markdown(
-        f"Page **{state.page + 1}** of **{page.page_count}** · {page.total:,} users",
-        text_alignment="center",
-    )
-    nxt.container(horizontal_alignment="right").button(
-        "Next",
-        key="page.next",
-        disabled=state.page + 1 >= page.page_count,
-        on_click=listing.go_to,
-        args=(state.page + 1,),
-    )
+    with st.container(horizontal=True, vertical_alignment="center"):
+        st.button(
+            "Previous",
+            key="page.prev",
+            disabled=state.page <= 0,
+            on_click=listing.go_to,
+            args=(state.page - 1,),
+        )
+        st.markdown(
+            f"Page **{state.page + 1}** of **{page.page_count}** · {page.total:,} users",
+            text_alignment="center",
+            width="stretch",
+        )
+        st.button(
+            "Next",
+            key="page.next",
+            disabled=state.page + 1 >= page.page_count,
+            on_click=listing.go_to,
+            args=(state.page + 1,),
+        )
     if page.capped:
         st.caption(
             f"Auth0 shows only the first 1,000 of these {page.total:,} results. Narrow the search or add "

@@ -21,13 +21,15 @@ def md(text: object) -> str:
     return value.replace("\n", " ")
 
 
+def dev_banner_text(settings: Settings) -> str | None:
+    if not settings.is_dev_tenant:
+        return None
+    return f"Local dev tenant at {settings.auth0_url}: generated users, nothing here touches a real Auth0 tenant."
+
+
 def dev_banner(settings: Settings) -> None:
-    if settings.is_dev_tenant:
-        st.info(
-            f"Local dev tenant at {settings.auth0_url}: generated users, nothing here touches a real Auth0 "
-            "tenant.",
-            icon=":material/science:",
-        )
+    if text := dev_banner_text(settings):
+        st.info(text, icon=":material/science:")
 
 
 @st.cache_data(ttl=300, show_spinner=False)
@@ -72,19 +74,22 @@ def style() -> None:
     st.html(STYLE)
 
 
+def who(identity) -> str:
+    """The header's line: name, email and role badge (escaped: names are data)."""
+    role = "Admin" if identity.can_change else "Viewer"
+    return (
+        f":material/account_circle: **{md(identity.label)}** · {md(identity.email or '')} · "
+        f":{'red' if identity.can_change else 'blue'}-badge[{role}]"
+    )
+
+
 def header(identity, settings: Settings) -> None:
     """Compact header: who is signed in, with which role, and the way out; the dev-tenant banner below."""
     from admin_core.auth import sign_out
 
     style()
     with st.container(horizontal=True, vertical_alignment="center", key="app-header"):
-        role = "Admin" if identity.can_change else "Viewer"
-        st.markdown(
-            f":material/account_circle: **{md(identity.label)}** · {md(identity.email or '')} · "
-            f":{'red' if identity.can_change else 'blue'}-badge[{role}]",
-            width="stretch",
-            wrap=False,
-        )
+        st.markdown(who(identity), width="stretch", wrap=False)
         st.button("Log out", key="header.logout", on_click=sign_out, icon=":material/logout:")
     dev_banner(settings)
 

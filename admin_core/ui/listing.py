@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 
 import streamlit as st
 
@@ -10,6 +10,7 @@ from admin_core.directory import PAGE_SIZES, SEARCH_CAP, SORTS, UserQuery, build
 
 VIEWS = ("grid", "table")
 KNOWN_CONNECTIONS = ("Username-Password-Authentication", "google-oauth2", "github")
+LUCENE_HELP = "Raw Auth0 v3 query syntax, e.g. `email:*@example.com AND logins_count:[10 TO *]`."
 
 
 @dataclass(frozen=True)
@@ -36,12 +37,17 @@ class ListingState:
         return UserQuery(q=q, sort=self.sort, page=self.page, per_page=self.size)
 
     def to_params(self) -> dict[str, str]:
-        default = asdict(ListingState())
         out = {}
-        for key, value in asdict(self).items():
-            if value != default[key]:
-                out[key] = "1" if value is True else str(value)
+        for name in _FIELDS:
+            value = getattr(self, name)
+            if value != getattr(_DEFAULT, name):
+                out[name] = "1" if value is True else str(value)
         return out
+
+
+_DEFAULT = ListingState()
+_FIELDS = tuple(f.name for f in fields(ListingState))
+LOADED_KEY = "users.loaded_params"  # the URL parameters this session last read or wrote
 
 
 def _int(raw: str | None, default: int, allowed=None, low: int = 0, high: int = 10_000) -> int:
@@ -54,7 +60,7 @@ def _int(raw: str | None, default: int, allowed=None, low: int = 0, high: int = 
     return min(max(value, low), high)
 
 
-def from_params(params) -> ListingState:
+def from_params(params: dict[str, str]) -> ListingState:
     """Read the state from the URL, ignoring anything malformed (links get edited by hand)."""
     size = _int(params.get("size"), 24, allowed=PAGE_SIZES)
     return ListingState(
@@ -82,30 +88,26 @@ WIDGET_KEYS = {
 }
 
 
-def sync_widgets_from_url() -> ListingState:
-    """On a session's first run (or a pasted link) the URL decides; afterwards the widgets do."""
-    state = from_params(st.query_params)
-    if st.session_state.get("users.loaded_params") != st.query_params.to_dict():
+def sync_widgets_from_url() -> dict[str, str]:
+    """On a session's first run (or a pasted link) the URL decides; afterwards the widgets do.
+
+    Returns the URL's parameters as read, for `publish` (nothing changes them in between)."""
+    params = st.query_params.to_dict()
+    if st.session_state.get(LOADED_KEY) != params:
+        state = from_params(params)
         for field, key in WIDGET_KEYS.items():
             st.session_state[key] = getattr(state, field)
         st.session_state["users.page"] = state.page
-    return state
+    return params
 
 
-def state_from_widgets() -> ListingState:
-    values = {
-        field: st.session_state.get(key, getattr(ListingState(), field)) for field, key in WIDGET_KEYS.items()
-    }
-    values["connection"] = values.get("connection") or ""
-    return ListingState(page=st.session_state.get("users.page", 0), **values)
-
-
-def publish(state: ListingState) -> None:
-    """Write the state to the URL (only when it changed, to avoid needless browser history entries)."""
+def publish(state: ListingState, shown: dict[str, str]) -> None:
+    """Write the state to the URL, only when it differs from what the URL shows (`shown`), so unchanged
+    reruns add no browser history entry."""
     params = state.to_params()
-    if st.query_params.to_dict() != params:
+    if shown != params:
         st.query_params.from_dict(params)
-    st.session_state["users.loaded_params"] = params
+    st.session_state[LOADED_KEY] = params
 
 
 def reset_page() -> None:
