@@ -13,8 +13,9 @@ from streamlit.testing.v1 import AppTest
 
 from admin_core import runtime
 from admin_core.auth import IDENTITY_KEY
-from admin_core.directory import UserQuery
+from admin_core.directory import PAGE_SIZES, SEARCH_CAP, SORTS, UserQuery
 from admin_core.ui import cards as card_ui
+from admin_core.ui import chrome, listing
 from admin_core.ui.chrome import md
 from bench import floors
 from bench.env import TIMEOUT, Counter, check, clear_app_caches, measure, sign_in, summary
@@ -173,6 +174,41 @@ def _grid_floor_data(at: AppTest, page) -> dict:
     return {"cards": prepared}
 
 
+def _table_page_floor_data(at: AppTest, page) -> dict:
+    """Constants for floors/table_page.py: the strings the app computes for the same view."""
+    identity = at.session_state[IDENTITY_KEY]
+    settings = runtime.get_settings()
+    reachable = min(page.total, SEARCH_CAP)
+    return {
+        "style": chrome.STYLE,
+        "who": chrome.who(identity),
+        "banner": chrome.dev_banner_text(settings),
+        "lucene_help": listing.LUCENE_HELP,
+        "connections": ["", *listing.KNOWN_CONNECTIONS],
+        "sorts": {key: label for key, (_, label) in SORTS.items()},
+        "sizes": list(PAGE_SIZES),
+        "pager": f"Page **1** of **{page.page_count}** · {page.total:,} users",
+        "export": f"Export {'all ' if reachable > len(page.users) else ''}{reachable:,} results as CSV",
+        # Shown when a search has over 1,000 results: the app's own words, as it rendered them.
+        "capped": [c.value for c in at.caption if c.value.startswith("Auth0 shows only")],
+    }
+
+
+def _check_same_elements(app: AppTest, floor: AppTest) -> None:
+    """The elements floor must render what the app renders (else its time means nothing)."""
+
+    def shape(at: AppTest) -> list[tuple[str, str]]:
+        kinds = ("title", "text_input", "toggle", "checkbox", "selectbox", "button", "markdown", "caption",
+                 "info", "dataframe")  # fmt: skip
+        return sorted((kind, str(getattr(e, "label", None) or getattr(e, "value", ""))[:60])
+                      for kind in kinds for e in getattr(at, kind) if kind != "dataframe") + [
+            ("dataframe", str(at.dataframe[0].value.shape))]  # fmt: skip
+
+    if shape(app) != shape(floor):
+        missing = set(shape(app)) ^ set(shape(floor))
+        raise RuntimeError(f"floors/table_page.py renders other elements than the app: {sorted(missing)}")
+
+
 def _overview_floor_data() -> dict | None:
     store = runtime.get_overview_store()
     figures = store.fresh() if store is not None else None
@@ -191,39 +227,55 @@ def _overview_floor_data() -> dict | None:
     return {"figures": figures, "metrics": metrics, "caption": f"Figures taken at {taken:%H:%M:%S} UTC"}
 
 
-def _series(counter: Counter, app: AppTest, floor: AppTest | None, reruns: int) -> dict:
-    """`reruns` warm reruns of the app's page and of its floor, interleaved (so load from elsewhere on the
-    machine hits both alike). The app's reruns must cost no request (checked)."""
-    for _ in range(3):  # warm up both (imports, first serialisations, the listing cache)
+def _paired_ratio(times: list[float], floor_times: list[float]) -> float:
+    """Each app rerun against the floor rerun right after it, then the median of those ratios: load from
+    elsewhere on the machine drifts over a series, and a pair shares it."""
+    return round(statistics.median(a / f for a, f in zip(times, floor_times, strict=True)), 2)
+
+
+def _series(
+    counter: Counter, app: AppTest, floor: AppTest | None, reruns: int, *, elements: AppTest | None = None
+) -> dict:
+    """`reruns` warm reruns of the app's page and of its floor (and of its elements floor, if given),
+    interleaved (so load from elsewhere on the machine hits all alike). The app's reruns must cost no
+    request (checked)."""
+    others = [t for t in (floor, elements) if t is not None]
+    for _ in range(3):  # warm up all (imports, first serialisations, the listing cache)
         app.run(timeout=TIMEOUT)
-        if floor is not None:
-            floor.run(timeout=TIMEOUT)
+        for other in others:
+            other.run(timeout=TIMEOUT)
     check(app, "warm-up")
     app_times: list[float] = []
-    floor_times: list[float] = []
+    times: dict[int, list[float]] = {id(other): [] for other in others}
     before = counter.snapshot()
     gc.collect()
     for _ in range(reruns):
         started = time.perf_counter()
         app.run(timeout=TIMEOUT)
         app_times.append(time.perf_counter() - started)
-        if floor is not None:
+        for other in others:
             started = time.perf_counter()
-            floor.run(timeout=TIMEOUT)
-            floor_times.append(time.perf_counter() - started)
+            other.run(timeout=TIMEOUT)
+            times[id(other)].append(time.perf_counter() - started)
     check(app, "warm rerun")
     requests = Counter.delta(before, counter.snapshot())["management_requests"]
     out = {"app": summary(app_times), "requests_during": requests}
     if floor is not None:
         check(floor, "floor")
+        floor_times = times[id(floor)]
         out["floor"] = summary(floor_times)
-        # Each app rerun against the floor rerun right after it, then the median of those ratios: load from
-        # elsewhere on the machine drifts over a series, and a pair shares it.
-        out["ratio_median"] = round(
-            statistics.median(a / f for a, f in zip(app_times, floor_times, strict=True)), 2
-        )
+        out["ratio_median"] = _paired_ratio(app_times, floor_times)
         out["ratio_of_medians"] = round(out["app"]["median_ms"] / out["floor"]["median_ms"], 2)
         out["ratio_p95"] = round(out["app"]["p95_ms"] / out["floor"]["p95_ms"], 2)
+    if elements is not None:
+        check(elements, "elements floor")
+        element_times = times[id(elements)]
+        out["elements_floor"] = summary(element_times)
+        # What the app adds to Streamlit's cost of the same elements, and what those elements cost next to
+        # the bare floor (Streamlit alone, no app code at all).
+        out["ratio_to_elements_median"] = _paired_ratio(app_times, element_times)
+        if floor is not None:
+            out["elements_to_floor_median"] = _paired_ratio(element_times, times[id(floor)])
     return out
 
 
@@ -250,10 +302,13 @@ def warm_reruns(tenant, *, reruns: int = 30) -> dict:
     page = runtime.list_users(UserQuery(per_page=100))
     floors.DATA.clear()
     floors.DATA.update(frame=card_ui.users_frame(page.users), columns=card_ui.TABLE_COLUMNS)
+    floors.DATA.update(_table_page_floor_data(at, page))
     table_floor = AppTest.from_file(f"{FLOOR_DIR}/table.py", default_timeout=TIMEOUT)
-    out["table"] = _series(counter, at, table_floor, reruns)
-    if at.dataframe[0].value.shape[0] != 100:
-        raise RuntimeError("the table does not show 100 rows")
+    elements_floor = AppTest.from_file(f"{FLOOR_DIR}/table_page.py", default_timeout=TIMEOUT)
+    out["table"] = _series(counter, at, table_floor, reruns, elements=elements_floor)
+    if at.dataframe[0].value.shape[0] != 100 or elements_floor.dataframe[0].value.shape[0] != 100:
+        raise RuntimeError("the table or its elements floor does not show 100 rows")
+    _check_same_elements(at, elements_floor)
 
     # The page's fixed cost: header, search, filters, view switch, bulk buttons, pager; no listing shown.
     at.text_input(key="users.text").input("zzqxj-no-such-user").run()
