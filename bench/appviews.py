@@ -7,13 +7,14 @@ import math
 import re
 import statistics
 import time
-from datetime import UTC
 
 from streamlit.testing.v1 import AppTest
+from streamlit.testing.v1.element_tree import Block
 
 from admin_core import runtime
 from admin_core.auth import IDENTITY_KEY
 from admin_core.directory import PAGE_SIZES, SEARCH_CAP, SORTS, UserQuery
+from admin_core.overview import BUCKETS
 from admin_core.ui import cards as card_ui
 from admin_core.ui import chrome, listing
 from admin_core.ui.chrome import md
@@ -174,15 +175,20 @@ def _grid_floor_data(at: AppTest, page) -> dict:
     return {"cards": prepared}
 
 
-def _table_page_floor_data(at: AppTest, page) -> dict:
-    """Constants for floors/table_page.py: the strings the app computes for the same view."""
-    identity = at.session_state[IDENTITY_KEY]
-    settings = runtime.get_settings()
-    reachable = min(page.total, SEARCH_CAP)
+def _frame_floor_data(at: AppTest) -> dict:
+    """Constants for floors.in_app_frame: the header and banner strings the app computes."""
     return {
         "style": chrome.STYLE,
-        "who": chrome.who(identity),
-        "banner": chrome.dev_banner_text(settings),
+        "who": chrome.who(at.session_state[IDENTITY_KEY]),
+        "banner": chrome.dev_banner_text(runtime.get_settings()),
+    }
+
+
+def _table_page_floor_data(at: AppTest, page) -> dict:
+    """Constants for floors/table_page.py: the strings the app computes for the same view."""
+    reachable = min(page.total, SEARCH_CAP)
+    return {
+        **_frame_floor_data(at),
         "lucene_help": listing.LUCENE_HELP,
         "connections": ["", *listing.KNOWN_CONNECTIONS],
         "sorts": {key: label for key, (_, label) in SORTS.items()},
@@ -194,37 +200,46 @@ def _table_page_floor_data(at: AppTest, page) -> dict:
     }
 
 
-def _check_same_elements(app: AppTest, floor: AppTest) -> None:
-    """The elements floor must render what the app renders (else its time means nothing)."""
-
-    def shape(at: AppTest) -> list[tuple[str, str]]:
-        kinds = ("title", "text_input", "toggle", "checkbox", "selectbox", "button", "markdown", "caption",
-                 "info", "dataframe")  # fmt: skip
-        return sorted((kind, str(getattr(e, "label", None) or getattr(e, "value", ""))[:60])
-                      for kind in kinds for e in getattr(at, kind) if kind != "dataframe") + [
-            ("dataframe", str(at.dataframe[0].value.shape))]  # fmt: skip
-
-    if shape(app) != shape(floor):
-        missing = set(shape(app)) ^ set(shape(floor))
-        raise RuntimeError(f"floors/table_page.py renders other elements than the app: {sorted(missing)}")
-
-
-def _overview_floor_data() -> dict | None:
+def _overview_floor_data(at: AppTest) -> dict | None:
+    """Constants for floors/overview.py: the figures the app shows, and its captions and metric texts as it
+    rendered them (so the floor formats nothing)."""
     store = runtime.get_overview_store()
     figures = store.fresh() if store is not None else None
     if figures is None:
         return None
-    metrics = [
-        ("Total users", f"{figures.total:,}"),
-        ("New in the last 7 days", f"{figures.new_7d:,}"),
-        ("New in the last 30 days", f"{figures.new_30d:,}"),
-        ("Active in the last 30 days", f"{figures.active_30d:,}"),
-        ("Never logged in", f"{figures.never_logged_in:,}"),
-        ("Blocked", f"{figures.blocked:,}"),
-        ("Email not verified", f"{figures.email_unverified:,}"),
-    ]
-    taken = figures.taken_at.astimezone(UTC)
-    return {"figures": figures, "metrics": metrics, "caption": f"Figures taken at {taken:%H:%M:%S} UTC"}
+    return {
+        **_frame_floor_data(at),
+        "figures": figures,
+        "buckets": list(BUCKETS),
+        "captions": [c.value for c in at.caption],
+        "metrics": [(m.label, m.value, m.proto.help or None) for m in at.metric],
+    }
+
+
+def _elements(at: AppTest) -> list[tuple[str, str]]:
+    """Every element a run rendered, as (type, label or value); tables by their shape."""
+    out: list[tuple[str, str]] = []
+
+    def walk(node) -> None:
+        if isinstance(node, Block):
+            for child in node.children.values():
+                walk(child)
+            return
+        text = getattr(node, "label", None) or getattr(node, "value", None)
+        if hasattr(text, "shape"):
+            text = f"shape {text.shape}"
+        out.append((node.type, str(text)[:80]))
+
+    walk(at._tree)
+    return out
+
+
+def _check_same_elements(app: AppTest, floor: AppTest, name: str) -> None:
+    """A floor must render what the app renders, else its time means nothing."""
+    mine, theirs = sorted(_elements(app)), sorted(_elements(floor))
+    if mine != theirs:
+        differ = sorted(set(mine) ^ set(theirs)) or "the same elements, in other numbers"
+        raise RuntimeError(f"floors/{name} renders other elements than the app: {differ}")
 
 
 def _paired_ratio(times: list[float], floor_times: list[float]) -> float:
@@ -308,7 +323,7 @@ def warm_reruns(tenant, *, reruns: int = 30) -> dict:
     out["table"] = _series(counter, at, table_floor, reruns, elements=elements_floor)
     if at.dataframe[0].value.shape[0] != 100 or elements_floor.dataframe[0].value.shape[0] != 100:
         raise RuntimeError("the table or its elements floor does not show 100 rows")
-    _check_same_elements(at, elements_floor)
+    _check_same_elements(at, elements_floor, "table_page.py")
 
     # The page's fixed cost: header, search, filters, view switch, bulk buttons, pager; no listing shown.
     at.text_input(key="users.text").input("zzqxj-no-such-user").run()
@@ -323,12 +338,14 @@ def warm_reruns(tenant, *, reruns: int = 30) -> dict:
     at.switch_page(OVERVIEW)
     at.run(timeout=TIMEOUT)
     check(at, "overview")
-    data = _overview_floor_data()
+    data = _overview_floor_data(at)
     floor = None
     if data is not None:
         floors.DATA.clear()
         floors.DATA.update(data)
         floor = AppTest.from_file(f"{FLOOR_DIR}/overview.py", default_timeout=TIMEOUT)
     out["overview"] = _series(counter, at, floor, reruns)
+    if floor is not None:
+        _check_same_elements(at, floor, "overview.py")
     floors.DATA.clear()
     return out

@@ -1,5 +1,38 @@
 """Floors: bare scripts with the same Streamlit calls as a page, fed from memory (no data access, auth or
 caching). Their warm rerun time is what Streamlit itself costs for that output."""
 
+from collections.abc import Callable
+
+import streamlit as st
+
 # Filled by bench.appviews before a floor script runs (AppTest runs scripts in this process).
 DATA: dict = {}
+
+
+def noop(*_args) -> None:
+    pass
+
+
+def in_app_frame(url_path: str, body: Callable[[], None]) -> None:
+    """What app.py renders around every page for a signed-in admin (page config, the menu, the header and
+    the dev-tenant banner), then `body` as the page at `url_path`. Keep it in step with app.py and
+    admin_core.ui.chrome.header (same calls, same arguments)."""
+    st.set_page_config(page_title="Auth0 User Admin", page_icon=":material/group:", layout="wide")
+    menu = (
+        ("users", "Users", ":material/group:"),
+        ("overview", "Overview", ":material/monitoring:"),
+        ("audit", "Audit log", ":material/history:"),
+        ("account", "Account", ":material/account_circle:"),
+    )
+    pages = [
+        st.Page(body if path == url_path else noop, title=title, icon=icon, url_path=path,
+                default=path == url_path)
+        for path, title, icon in menu
+    ]  # fmt: skip
+    st.html(DATA["style"])
+    with st.container(horizontal=True, vertical_alignment="center", key="app-header"):
+        st.markdown(DATA["who"], width="stretch", wrap=False)
+        st.button("Log out", key="header.logout", on_click=noop, icon=":material/logout:")
+    if DATA["banner"]:
+        st.info(DATA["banner"], icon=":material/science:")
+    st.navigation(pages, position="top").run()

@@ -8,11 +8,7 @@ admin_core.ui.chrome.header and pages/users.py (same calls, same arguments)."""
 
 import streamlit as st
 
-from bench.floors import DATA
-
-
-def noop(*_args) -> None:
-    pass
+from bench.floors import DATA, in_app_frame, noop
 
 
 def users_page() -> None:
@@ -65,17 +61,4 @@ def users_page() -> None:
     )
 
 
-st.set_page_config(page_title="Auth0 User Admin", page_icon=":material/group:", layout="wide")
-pages = [
-    st.Page(users_page, title="Users", icon=":material/group:", url_path="users", default=True),
-    st.Page(noop, title="Overview", icon=":material/monitoring:", url_path="overview"),
-    st.Page(noop, title="Audit log", icon=":material/history:", url_path="audit"),
-    st.Page(noop, title="Account", icon=":material/account_circle:", url_path="account"),
-]
-st.html(DATA["style"])
-with st.container(horizontal=True, vertical_alignment="center", key="app-header"):
-    st.markdown(DATA["who"], width="stretch", wrap=False)
-    st.button("Log out", key="header.logout", on_click=noop, icon=":material/logout:")
-if DATA["banner"]:
-    st.info(DATA["banner"], icon=":material/science:")
-st.navigation(pages, position="top").run()
+in_app_frame("users", users_page)
