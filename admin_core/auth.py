@@ -34,6 +34,7 @@ NONCE_KEY = "auth.nonce"
 ATTEMPT_KEY = "auth.attempt"
 NOTICE_KEY = "auth.notice"
 LOGGED_OUT_KEY = "auth.logged_out"
+WELCOME_KEY = "auth.welcome"  # set by a successful sign-in; the header's "Signed in as" toast pops it
 END_AUTH0_SESSION_KEY = "auth.end_auth0_session"
 SCOPE = "openid profile email"
 
@@ -274,6 +275,7 @@ def _sign_in_button(settings: Settings, redirect_uri: str) -> None:
     st.session_state.pop(LOGGED_OUT_KEY, None)
     st.session_state[IDENTITY_KEY] = identity
     if identity.can_view:
+        st.session_state[WELCOME_KEY] = True
         _record(identity.actor, "sign_in", message=f"role {identity.role.value}")
     else:
         _record(

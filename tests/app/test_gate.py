@@ -102,6 +102,21 @@ def test_admin_sign_in_lands_on_users_with_name_and_one_role_lookup(sign_in, fre
     assert stats["token_grants"] == {"authorization_code": 1, "client_credentials": 1}
 
 
+def test_sign_in_says_so_once_in_a_toast(sign_in):
+    at = sign_in("admin")
+    assert [t.value for t in at.toast] == [r"Signed in as admin@example\.com"]
+    at.run()
+    assert not at.toast  # once per sign-in, not on every rerun
+    viewer = sign_in("viewer")
+    assert [t.value for t in viewer.toast] == [r"Signed in as viewer@example\.com"]
+
+
+def test_no_role_gets_no_signed_in_toast(sign_in):
+    at = sign_in("staff")
+    assert [t.value for t in at.title] == ["No access"]
+    assert not at.toast
+
+
 def test_only_verified_claims_are_kept_in_the_session(sign_in):
     at = sign_in("admin")
     for key in list(at.session_state):

@@ -101,6 +101,7 @@ def test_screenshots(page: Page, shots_app, shots_tenant: DevTenant):
     expect(page.get_by_role("button", name="Details").first).to_be_visible()
     page.locator('[data-testid="stImage"] img').last.wait_for()
     page.wait_for_load_state("networkidle")
+    expect(page.get_by_test_id("stToast")).to_have_count(0, timeout=15_000)  # "Signed in as ..." has gone
     taken.append(shoot(page, "users-grid"))
 
     view = page.locator(".st-key-users-view")
