@@ -61,7 +61,7 @@ def get_audit() -> AuditStore:
 # fresh copy every time (~2-5 ms a rerun for a page of 100), and `users_frame` can then reuse its frame.
 # The spinner shows only on a miss (a request to Auth0), never on a warm rerun. Called with keywords and one
 # hashed string: Streamlit looks up each positional argument's name (inspect.signature) and hashes each
-# argument on every call, which made this lookup a tenth of a warm rerun's own cost (bench/, issue 9).
+# argument on every call: about 7% of a warm table rerun in a profile (bench/, issue 9).
 @st.cache_resource(ttl=LISTING_TTL_SECONDS, show_spinner="Asking Auth0…", max_entries=256)
 def _cached_page(*, key: str, _query: UserQuery) -> UserPage:
     return get_directory().list_users(_query)

@@ -125,7 +125,7 @@ shown_params = listing.sync_widgets_from_url()
 
 st.title("Users")
 # Rows of controls are horizontal containers, not st.columns: one layout block per row instead of one per
-# cell, which is most of what a rerun of this page costs beyond the listing itself (bench/, issue 9).
+# cell, so fewer elements to build and send on every rerun (bench/, issue 9).
 with st.container(horizontal=True, vertical_alignment="bottom"):
     text = st.text_input(
         "Search",
@@ -169,7 +169,7 @@ with st.container(horizontal=True, vertical_alignment="bottom"):
         "View", options=list(listing.VIEWS), key="users.view", format_func=str.title, required=True
     )
 
-# The widgets' own return values (reading each back from st.session_state costs more than all the rest).
+# The widgets' own return values: reading each back from st.session_state cost a lookup per widget per rerun.
 state = listing.ListingState(
     text=text,
     advanced=advanced,
