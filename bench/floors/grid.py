@@ -5,12 +5,7 @@ Keep it in step with `admin_core.ui.cards.render_card` (same calls, same argumen
 
 import streamlit as st
 
-from bench.floors import DATA
-
-
-def noop(*_args) -> None:
-    pass
-
+from bench.floors import DATA, noop
 
 cards = DATA["cards"]
 for start in range(0, len(cards), 4):
