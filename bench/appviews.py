@@ -325,7 +325,7 @@ def warm_reruns(tenant, *, reruns: int = 30) -> dict:
         raise RuntimeError("the table or its elements floor does not show 100 rows")
     _check_same_elements(at, elements_floor, "table_page.py")
 
-    # The page's fixed cost: header, search, filters, view switch, bulk buttons, pager; no listing shown.
+    # The page's fixed cost: menu, header, search, filters, view switch, pager; no listing shown.
     at.text_input(key="users.text").input("zzqxj-no-such-user").run()
     out["chrome"] = _series(counter, at, None, reruns)
     if not any("No users match" in i.value for i in at.info):
