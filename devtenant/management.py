@@ -93,6 +93,16 @@ def _int_param(request: Request, name: str, default: int, what: str):
     return value
 
 
+def _paging(request: Request) -> tuple[int, int]:
+    """`page` and `per_page` as Auth0 checks them (both at least 0, per_page at most MAX_PER_PAGE)."""
+    page = _int_param(request, "page", 0, "Page index of the results to return. First page is 0.")
+    what = "Number of results per page. Defaults to 50."
+    per_page = _int_param(request, "per_page", 50, what)
+    if per_page > MAX_PER_PAGE:
+        raise Denied(_query_error(f"Too big: {per_page} > {MAX_PER_PAGE} (maximum)", "per_page", what))
+    return page, per_page
+
+
 def _project(user: dict, fields: list[str] | None, include: bool) -> dict:
     if not fields:
         return user
@@ -150,14 +160,7 @@ def routes(tenant: Tenant) -> list[Route]:
     @guarded("read:users")
     async def list_users(request: Request) -> Response:
         qp = request.query_params
-        page = _int_param(request, "page", 0, "Page index of the results to return. First page is 0.")
-        per_page = _int_param(request, "per_page", 50, "Number of results per page. Defaults to 50.")
-        if per_page > MAX_PER_PAGE:
-            return _query_error(
-                f"Too big: {per_page} > {MAX_PER_PAGE} (maximum)",
-                "per_page",
-                "Number of results per page. Defaults to 50.",
-            )
+        page, per_page = _paging(request)
         include_totals = _truthy(qp.get("include_totals"), False)
         sort = None
         raw_sort = qp.get("sort")
@@ -319,14 +322,7 @@ def routes(tenant: Tenant) -> list[Route]:
 
     # --- roles ---------------------------------------------------------------------------------
     def paged_roles(request: Request, roles: list[dict], key: str = "roles") -> Response:
-        page = _int_param(request, "page", 0, "Page index of the results to return. First page is 0.")
-        per_page = _int_param(request, "per_page", 50, "Number of results per page. Defaults to 50.")
-        if per_page > MAX_PER_PAGE:
-            return _query_error(
-                f"Too big: {per_page} > {MAX_PER_PAGE} (maximum)",
-                "per_page",
-                "Number of results per page. Defaults to 50.",
-            )
+        page, per_page = _paging(request)
         start = page * per_page
         chunk = roles[start : start + per_page]
         if not _truthy(request.query_params.get("include_totals"), False):

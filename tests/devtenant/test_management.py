@@ -86,6 +86,8 @@ def test_per_page_over_100_is_400(api, raw):
     with pytest.raises(ApiError) as err:
         api.users.list(per_page=101)
     assert err.value.status_code == 400
+    roles = raw.get("/roles", params={"per_page": 101})  # the paged role listings check it the same way
+    assert roles.status_code == 400 and "per_page" in roles.json()["message"]
 
 
 def test_search_window_of_1000(make_tenant):
