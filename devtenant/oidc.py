@@ -152,6 +152,7 @@ def routes(tenant: Tenant) -> list[Route]:
 
     # --- authorize --------------------------------------------------------------------------
     def validate(params) -> tuple[Client | None, Response | None]:
+        """The client of an /authorize or /u/login request, or the response that refuses the request."""
         client = CLIENTS.get(params.get("client_id") or "")
         if client is None:
             return None, error_page(
@@ -170,7 +171,9 @@ def routes(tenant: Tenant) -> list[Route]:
                 f"Callback URL mismatch. The provided redirect_uri ({redirect_uri or 'none'}) is not in the "
                 f"list of allowed callback URLs of the application {client.client_id}.",
             )
-        return client, None
+        # With a trusted redirect_uri, the rest of the request's problems go back to it.
+        problem = check_request(params)
+        return (None, problem) if problem else (client, None)
 
     def redirect_error(params, error: str, description: str) -> Response:
         url = with_query(
@@ -256,9 +259,6 @@ def routes(tenant: Tenant) -> list[Route]:
         client, problem = validate(params)
         if problem:
             return problem
-        problem = check_request(params)
-        if problem:
-            return problem
         prompt = params.get("prompt") or ""
         sess = sso_session(request)
         if sess and "login" not in prompt.split():
@@ -271,9 +271,6 @@ def routes(tenant: Tenant) -> list[Route]:
         form = await request.form()
         params = {f: str(form.get(f) or "") for f in FORM_FIELDS}
         client, problem = validate(params)
-        if problem:
-            return problem
-        problem = check_request(params)
         if problem:
             return problem
         email = str(form.get("email") or "").strip()

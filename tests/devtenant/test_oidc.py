@@ -227,6 +227,26 @@ def test_fixed_callback_client_accepts_its_url(dt, browser):
     )
 
 
+@pytest.mark.parametrize(
+    "extra, error",
+    [
+        ({"response_type": "token"}, "unsupported_response_type"),
+        ({"code_challenge_method": "S512", "code_challenge": "x"}, "invalid_request"),
+        ({"code_challenge_method": "S256"}, "invalid_request"),
+    ],
+)
+def test_bad_requests_go_back_to_the_callback_with_an_error(browser, extra, error):
+    """Both /authorize and the form post refuse them, with the error sent to the (trusted) redirect_uri."""
+    params = authorize_params(**extra)
+    form = {**params, "email": "admin@example.com", "password": "devtenant"}
+    for r in (browser.get("/authorize", params=params), browser.post("/u/login", data=form)):
+        assert r.status_code == 302, r.text
+        location = r.headers["location"]
+        assert location.startswith(REDIRECT + "?") and "code=" not in location
+        query = parse_qs(urlsplit(location).query)
+        assert query["error"] == [error] and query["state"] == [params["state"]]
+
+
 def test_unknown_client_error_page(browser):
     r = browser.get("/authorize", params=authorize_params(client_id="ghost"))
     assert r.status_code == 400 and "location" not in r.headers and "Unknown client" in r.text
