@@ -21,7 +21,7 @@ from playwright.sync_api import expect
 
 from admin_core.settings import SETTINGS
 from tests.browser.helpers import ADMIN, card_delete_buttons, open_signed_out, sign_in
-from tests.support.devtenant_proc import CLIENT_ID, CLIENT_SECRET, DevTenant, free_port
+from tests.support.devtenant_proc import CLIENT_ID, CLIENT_SECRET, DevTenant, free_port, stop_process
 
 pytestmark = pytest.mark.browser
 
@@ -251,11 +251,6 @@ def test_streamlit_run_with_dev_tenant_settings_in_dotenv_signs_in(page, browser
             assert (workdir / "data").is_dir(), sorted(p.name for p in workdir.iterdir())
             passed = True
         finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=10)
+            stop_process(proc)
             if not passed:
                 print(f"--- streamlit's output ---\n{log_path.read_text(errors='replace')[-LOG_TAIL:]}")

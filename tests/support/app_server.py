@@ -14,7 +14,7 @@ import psutil
 import pytest
 
 from tests.conftest import app_environment
-from tests.support.devtenant_proc import DevTenant, free_port
+from tests.support.devtenant_proc import DevTenant, free_port, stop_process
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVER_START_TIMEOUT = 60.0
@@ -110,13 +110,7 @@ class AppServer:
             )
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=10)
+        stop_process(self.proc)
         self._log.close()
         if self in AppServer.running:
             AppServer.running.remove(self)
