@@ -477,11 +477,17 @@ class AuditStore:
         target: Target | None = None,
         ok: bool = True,
         message: str | None = None,
+        occurred_at: datetime | None = None,
     ) -> str:
-        """Record a one-shot, already finished event (sign-in, refusal, logout); returns its id."""
+        """Record a one-shot, already finished event (sign-in, refusal, logout); returns its id.
+
+        `occurred_at` (timezone-aware) records an event that happened earlier, e.g. one imported from
+        another log; by default the event happens now."""
         _check_action(action)
+        if occurred_at is not None and occurred_at.utcoffset() is None:
+            raise ValueError("occurred_at must be timezone-aware")
         request_id = uuid.uuid4().hex
-        now = _now()
+        now = occurred_at.astimezone(UTC) if occurred_at is not None else _now()
         values = _row_values(actor, action, target, request_id)
         values.update(
             occurred_at=now, completed_at=now, state="ok" if ok else "error", message=_clip(message)

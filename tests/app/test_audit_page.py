@@ -36,13 +36,8 @@ def store(app_env):
 
 
 def record_at(store: AuditStore, when: datetime, **event) -> str:
-    """Record an event as if it happened at `when` (the store stamps rows with audit._now())."""
-    original = audit_module._now
-    audit_module._now = lambda: when
-    try:
-        return store.record(**event)
-    finally:
-        audit_module._now = original
+    """Record an event that happened at `when` (an explicit time: nothing of the store is replaced)."""
+    return store.record(occurred_at=when, **event)
 
 
 def at_time(day: int, hour: int = 12, minute: int = 0, second: int = 0) -> datetime:
