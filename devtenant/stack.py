@@ -29,6 +29,16 @@ def configured_domain(environ: dict[str, str], dotenv_path: Path) -> str:
     return (environ.get("AUTH0_DOMAIN") or file_values.get("AUTH0_DOMAIN") or "").strip()
 
 
+def app_address(environ: dict[str, str], dotenv_path: Path) -> str:
+    """Where `make run` lets Streamlit listen: loopback, unless STREAMLIT_SERVER_ADDRESS says otherwise.
+
+    `make run` is for a person's own machine; serving the admin tool on every interface is a choice to
+    make on purpose (a deployment), never a default."""
+    file_values = dotenv_values(dotenv_path) if dotenv_path.is_file() else {}
+    chosen = environ.get("STREAMLIT_SERVER_ADDRESS") or file_values.get("STREAMLIT_SERVER_ADDRESS") or ""
+    return chosen.strip() or "127.0.0.1"
+
+
 def port_is_free(port: int) -> bool:
     with socket.socket() as probe:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -86,7 +96,9 @@ def main(argv: list[str] | None = None) -> int:
     env = dict(os.environ)
     if configured_domain(env, ROOT / ".env"):
         print("Auth0 settings found: running the app against your tenant (see .env).", flush=True)
-        process = subprocess.Popen(streamlit_command(args.app_port, "0.0.0.0"), cwd=ROOT, env=env)  # noqa: S104
+        address = app_address(env, ROOT / ".env")
+        print(f"Serving on {address}:{args.app_port}.", flush=True)
+        process = subprocess.Popen(streamlit_command(args.app_port, address), cwd=ROOT, env=env)
         try:
             return process.wait()
         except KeyboardInterrupt:
