@@ -7,6 +7,8 @@ they may do. Only verified claims live in `st.session_state`; raw tokens never l
 
 from __future__ import annotations
 
+import asyncio
+import hmac
 import logging
 import secrets
 import time
@@ -193,8 +195,34 @@ def _request_host() -> str | None:
 # --- the sign-in screen ------------------------------------------------------------------------------
 
 
+class _HeldExchange(OAuth2):
+    """The httpx-oauth client streamlit-oauth drives, holding back the code exchange for a state check.
+
+    streamlit-oauth compares the callback's `state` with the one it sent only when the callback carries a
+    `state`, and exchanges the code right after. This client remembers the state put into the
+    authorization URL and, when streamlit-oauth asks for the exchange, only keeps the code; `exchange()`
+    runs it once `_sign_in_button` has seen that the callback's state is the one sent. So a result without
+    state, or with another one, is refused before its code is exchanged (and the library is not forked).
+    """
+
+    sent_state: str | None = None
+    held: tuple[str, str, str | None] | None = None
+
+    async def get_authorization_url(self, redirect_uri, state=None, *args, **kwargs):
+        self.sent_state = state
+        return await super().get_authorization_url(redirect_uri, state, *args, **kwargs)
+
+    async def get_access_token(self, code, redirect_uri, code_verifier=None):
+        self.held = (code, redirect_uri, code_verifier)
+        return {}
+
+    def exchange(self) -> dict:
+        code, redirect_uri, code_verifier = self.held
+        return asyncio.run(OAuth2.get_access_token(self, code, redirect_uri, code_verifier=code_verifier))
+
+
 def _oauth_component(settings: Settings) -> OAuth2Component:
-    client = OAuth2(
+    client = _HeldExchange(
         settings.client_id,
         settings.client_secret,
         settings.authorize_endpoint,
@@ -241,14 +269,18 @@ def _callback_problem(settings: Settings, redirect_uri: str) -> str | None:
     return diagnose.callback_problem(settings, redirect_uri)
 
 
+STATE_MISMATCH = "Sign-in failed: the answer from Auth0 did not match this sign-in attempt. Try again."
+
+
 def _sign_in_button(settings: Settings, redirect_uri: str) -> None:
     nonce = st.session_state.setdefault(NONCE_KEY, secrets.token_urlsafe(24))
     attempt = st.session_state.setdefault(ATTEMPT_KEY, 0)
     extras = {"nonce": nonce}
     if st.session_state.get(LOGGED_OUT_KEY):
         extras["prompt"] = "login"  # after a logout, ask for the password even if Auth0 remembers the browser
+    component = _oauth_component(settings)
     try:
-        result = _oauth_component(settings).authorize_button(
+        result = component.authorize_button(
             "Log in with Auth0",
             redirect_uri=redirect_uri,
             scope=SCOPE,
@@ -257,15 +289,27 @@ def _sign_in_button(settings: Settings, redirect_uri: str) -> None:
             extras_params=extras,
             use_container_width=True,
         )
-    except StreamlitOauthError:
-        _fail(None, "Sign-in failed: the answer from Auth0 did not match this sign-in attempt. Try again.")
+    except StreamlitOauthError:  # an error answer, or a state other than the one sent
+        _fail(None, STATE_MISMATCH)
         return
-    except Exception as exc:  # the code exchange (httpx-oauth) or the network
+    except Exception as exc:  # building the authorization URL
         _fail(None, _exchange_problem(exc))
         return
     if not result:
         return
-    token = result.get("token") or {}
+    client = component.client
+    sent, got = client.sent_state, result.get("state")
+    if not sent or not isinstance(got, str) or not hmac.compare_digest(got, sent):
+        # streamlit-oauth lets a result without state through; its code was held back, never exchanged.
+        _fail(None, STATE_MISMATCH)
+        return
+    token = {}
+    if client.held is not None:
+        try:
+            token = client.exchange()
+        except Exception as exc:  # the code exchange (httpx-oauth) or the network
+            _fail(None, _exchange_problem(exc))
+            return
     try:
         identity = _complete_sign_in(settings, token, nonce)
     except SignInError as exc:

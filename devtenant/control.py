@@ -14,6 +14,17 @@ Faults (``POST /__dev/faults``, JSON)::
 Faults are checked in the order added; the first that matches is used and its ``times`` counts down.
 They apply before the real handler, on every path except ``/__dev`` and ``/healthz``.
 
+Forged ID tokens (dev only, for tests of a client's ID token verification)::
+
+    {"path": "/oauth/token", "id_token": {"forge": "alg_none"}, "times": 1}
+
+makes the next ``times`` authorization-code exchanges answer as usual but with a forged ID token of that
+kind (one of ``devtenant.tokens.FORGERIES``: ``wrong_key``, ``unknown_kid``, ``alg_none``,
+``hs256_public_key``, ``wrong_issuer``, ``wrong_audience``, ``expired``, ``not_yet_valid``, ``wrong_nonce``,
+``no_nonce``, ``azp_mismatch``, ``aud_list_without_azp``, ``iat_too_old``, ``no_sub``). Only a token
+response that carries an ID token uses one up (client-credentials grants pass it by); it takes no
+``status``, ``drop``, ``malformed`` or ``delay_ms``.
+
 Stats (``GET /__dev/stats``)::
 
     {"requests": {"GET /api/v2/users": 3, "GET /api/v2/users/{id}": 1, "POST /oauth/token": 2},
@@ -44,6 +55,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Match, Route
 
 from devtenant.errors import api_error_body, phrase
+from devtenant.tokens import FORGERIES
 
 if TYPE_CHECKING:
     from devtenant.tenant import Tenant
@@ -108,7 +120,18 @@ class Faults:
     def add(self, spec: dict) -> dict:
         if not isinstance(spec, dict):
             raise FaultError("a fault is a JSON object")
-        known = {"method", "path", "status", "body", "headers", "delay_ms", "drop", "malformed", "times"}
+        known = {
+            "method",
+            "path",
+            "status",
+            "body",
+            "headers",
+            "delay_ms",
+            "drop",
+            "malformed",
+            "times",
+            "id_token",
+        }
         extra = set(spec) - known
         if extra:
             raise FaultError(f"unknown fault keys: {sorted(extra)}")
@@ -129,8 +152,21 @@ class Faults:
         if not isinstance(times, int) or times < 1:
             raise FaultError("times must be an integer >= 1")
         drop, malformed = bool(spec.get("drop")), bool(spec.get("malformed"))
-        if status is None and not drop and not malformed and not delay:
-            raise FaultError("a fault needs status, drop, malformed or delay_ms")
+        id_token = spec.get("id_token")
+        if id_token is not None:
+            if not isinstance(id_token, dict) or set(id_token) != {"forge"}:
+                raise FaultError('id_token must be {"forge": kind}')
+            if id_token["forge"] not in FORGERIES:
+                raise FaultError(f"id_token.forge must be one of {sorted(FORGERIES)}")
+            if not path.startswith("/oauth/token"):
+                raise FaultError("an id_token forgery applies to /oauth/token only")
+            if status is not None or drop or malformed or delay or spec.get("body") is not None or headers:
+                raise FaultError(
+                    "an id_token forgery takes no status, body, headers, drop, malformed or delay_ms"
+                )
+            id_token = {"forge": id_token["forge"]}
+        elif status is None and not drop and not malformed and not delay:
+            raise FaultError("a fault needs status, drop, malformed, delay_ms or id_token")
         fault = {
             "method": method,
             "path": path,
@@ -141,6 +177,7 @@ class Faults:
             "drop": drop,
             "malformed": malformed,
             "times": times,
+            "id_token": id_token,
         }
         with self.lock:
             fault["id"] = self.next_id
@@ -148,15 +185,25 @@ class Faults:
             self.items.append(fault)
         return dict(fault)
 
-    def match(self, method: str, path: str) -> dict | None:
+    def match(self, method: str, path: str, *, forgery: bool = False) -> dict | None:
+        """The first fault for this request, counted down. ID token forgeries are matched only when
+        ``forgery`` is asked for (by the token endpoint, about to issue an ID token), other faults only
+        when it is not (by the middleware, before any handler)."""
         with self.lock:
             for fault in self.items:
+                if (fault["id_token"] is not None) != forgery:
+                    continue
                 if fault["method"] in ("*", method) and path.startswith(fault["path"]):
                     fault["times"] -= 1
                     if fault["times"] <= 0:
                         self.items.remove(fault)
                     return dict(fault)
         return None
+
+    def take_forgery(self, method: str, path: str) -> str | None:
+        """The kind of forged ID token the next token response should carry, if a test asked for one."""
+        fault = self.match(method, path, forgery=True)
+        return fault["id_token"]["forge"] if fault else None
 
     def list(self) -> list[dict]:
         with self.lock:

@@ -338,7 +338,7 @@ def routes(tenant: Tenant) -> list[Route]:
             return None, oauth_error(401, "access_denied", "Unauthorized")
         return client, None
 
-    def id_token(user: dict, client: Client, nonce: str | None, sid: str) -> str:
+    def id_token(user: dict, client: Client, nonce: str | None, sid: str, forge: str | None = None) -> str:
         iat = now()
         claims = {
             "iss": cfg.issuer,
@@ -358,6 +358,8 @@ def routes(tenant: Tenant) -> list[Route]:
                 claims[k] = user[k]
         if nonce:
             claims["nonce"] = nonce
+        if forge:  # a test asked for a forged ID token (/__dev/faults with "id_token")
+            return tenant.signer.forge(claims, forge)
         return tenant.signer.sign(claims)
 
     async def token(request: Request) -> Response:
@@ -444,9 +446,10 @@ def routes(tenant: Tenant) -> list[Route]:
                     "sid": code.sid,
                 }
             )
+            forge = tenant.faults.take_forgery(request.method, request.url.path)
             answer = {
                 "access_token": access,
-                "id_token": id_token(user, client, code.nonce, code.sid),
+                "id_token": id_token(user, client, code.nonce, code.sid, forge),
                 "scope": scope,
                 "expires_in": USER_ACCESS_TTL_S,
                 "token_type": "Bearer",

@@ -8,9 +8,11 @@ import httpx
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from admin_core.audit import AuditEvent, AuditStore
 from admin_core.auth import IDENTITY_KEY, Identity, Role
+from admin_core.settings import load_settings
 from tests.conftest import ROOT
-from tests.support.browserless import FakePopup, authorize
+from tests.support.browserless import FakePopup, authorize, change_state, drop_state
 
 PAGE_FILES = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "pages").glob("*.py"))
 ENTRY_FILES = ["app.py", *PAGE_FILES]
@@ -42,6 +44,28 @@ def page_text(at: AppTest) -> str:
 
 def management_calls(tenant) -> int:
     return tenant.stats()["management_requests"]
+
+
+def refused_sign_ins(env: dict[str, str]) -> list[AuditEvent]:
+    """The sign_in_refused rows of the audit database the app wrote to (the SQLite file in DATA_DIR)."""
+    store = AuditStore(load_settings(env, dotenv_path=None).audit_database_url)
+    try:
+        return store.query(action="sign_in_refused", per_page=100).events
+    finally:
+        store.close()
+
+
+def notices(at: AppTest) -> list[str]:
+    """The sign-in screen's notices (st.info), without the dev tenant banner."""
+    return [i.value for i in at.info if not i.value.startswith("Local dev tenant at ")]
+
+
+def code_exchanges(tenant) -> int:
+    return tenant.stats()["token_grants"].get("authorization_code", 0)
+
+
+STATE_MISMATCH = "Sign-in failed: the answer from Auth0 did not match this sign-in attempt. Try again."
+NOT_THIS_SESSION = "Sign-in failed: the sign-in response does not belong to this browser session."
 
 
 def test_all_page_files_are_covered():
@@ -162,16 +186,48 @@ def test_logout_clears_the_session_and_forces_the_password_next_time(sign_in, mo
     assert "prompt=login" in popup.urls[-1]
 
 
-def tamper_state(result: dict) -> dict:
-    return {**result, "state": "not-the-state-we-sent"}
+@pytest.mark.case("3 hostile sign-in")
+def test_mismatched_state_gives_no_session_and_no_code_exchange(app_env, fresh_tenant, monkeypatch):
+    FakePopup(email="admin@example.com", tamper=change_state).install(monkeypatch)
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=30).run()
+    assert IDENTITY_KEY not in at.session_state
+    assert notices(at) == [STATE_MISMATCH]
+    assert code_exchanges(fresh_tenant) == 0
+    assert [(e.action, e.state, e.message) for e in refused_sign_ins(app_env)] == [
+        ("sign_in_refused", "error", STATE_MISMATCH)
+    ]
 
 
 @pytest.mark.case("3 hostile sign-in")
-def test_mismatched_state_gives_no_session(app_env, monkeypatch):
-    FakePopup(email="admin@example.com", tamper=tamper_state).install(monkeypatch)
+def test_a_result_without_state_gives_no_session_and_its_code_is_not_exchanged(
+    app_env, fresh_tenant, monkeypatch
+):
+    """streamlit-oauth compares state only when the result has one; the app refuses a result without."""
+    popup = FakePopup(email="admin@example.com", tamper=drop_state).install(monkeypatch)
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=30).run()
+    assert popup.results and "code" in popup.results[0] and "state" not in popup.results[0]
     assert IDENTITY_KEY not in at.session_state
-    assert any("did not match this sign-in attempt" in i.value for i in at.info)
+    assert [t.value for t in at.title] == ["Auth0 User Admin"]
+    assert notices(at) == [STATE_MISMATCH]
+    assert code_exchanges(fresh_tenant) == 0
+    assert "POST /oauth/token" not in fresh_tenant.stats()["requests"]
+    assert [(e.actor_sub, e.state, e.message) for e in refused_sign_ins(app_env)] == [
+        ("unknown", "error", STATE_MISMATCH)
+    ]
+
+
+@pytest.mark.case("3 hostile sign-in")
+def test_a_code_minted_for_another_sessions_nonce_is_refused(app_env, fresh_tenant, monkeypatch):
+    """A real code from the dev tenant's /authorize, for this session's state and PKCE but another nonce."""
+    popup = FakePopup(email="admin@example.com", authorize_params={"nonce": "another-sessions-nonce"})
+    popup.install(monkeypatch)
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=30).run()
+    assert "nonce=another-sessions-nonce" not in popup.urls[0]  # the app sent its own nonce
+    assert code_exchanges(fresh_tenant) == 1  # the exchange itself succeeded
+    assert IDENTITY_KEY not in at.session_state
+    assert [t.value for t in at.title] == ["Auth0 User Admin"]
+    assert notices(at) == [NOT_THIS_SESSION]
+    assert [(e.state, e.message) for e in refused_sign_ins(app_env)] == [("error", NOT_THIS_SESSION)]
 
 
 @pytest.mark.case("3 hostile sign-in")
@@ -219,25 +275,77 @@ def test_blocked_user_cannot_sign_in(app_env, fresh_tenant, monkeypatch):
     assert [t.value for t in at.title] == ["Auth0 User Admin"]
 
 
+FORGED_ID_TOKENS = {
+    "wrong_key": "Sign-in failed: the ID token is not valid (Signature verification failed).",
+    "unknown_kid": "Sign-in failed: the ID token was signed with a key Auth0 does not publish.",
+    "alg_none": "Sign-in failed: the ID token is not valid (The specified alg value is not allowed).",
+    "hs256_public_key": "Sign-in failed: the ID token is not valid (The specified alg value is not allowed).",
+    "wrong_issuer": "Sign-in failed: the ID token comes from another Auth0 tenant.",
+    "wrong_audience": "Sign-in failed: the ID token was issued for another application.",
+    "expired": "Sign-in failed: the ID token has expired. Sign in again.",
+    "not_yet_valid": "Sign-in failed: the ID token is not valid yet (check this server's clock).",
+    "wrong_nonce": NOT_THIS_SESSION,
+    "no_nonce": NOT_THIS_SESSION,
+    "azp_mismatch": "Sign-in failed: the ID token names another application as its recipient.",
+    "aud_list_without_azp": "Sign-in failed: the ID token names another application as its recipient.",
+    "iat_too_old": "Sign-in failed: the ID token was issued more than 10 minutes ago. Sign in again.",
+    "no_sub": 'Sign-in failed: the ID token is not valid (Token is missing the "sub" claim).',
+}
+
+
 @pytest.mark.case("3 hostile sign-in")
-def test_forged_id_token_from_the_token_endpoint_gives_no_session(app_env, fresh_tenant, monkeypatch):
-    """The token endpoint itself answers with a token for another audience: verification refuses it."""
+@pytest.mark.parametrize("forgery", list(FORGED_ID_TOKENS))
+def test_a_forged_id_token_from_the_token_endpoint_gives_no_session(
+    app_env, fresh_tenant, monkeypatch, forgery
+):
+    """The dev tenant's token endpoint answers the real exchange with a forged ID token."""
+    fresh_tenant.add_fault(path="/oauth/token", id_token={"forge": forgery})
     FakePopup(email="admin@example.com").install(monkeypatch)
-    import admin_core.tokens as tokens
-
-    monkeypatch.setattr(
-        tokens.IdTokenVerifier, "__init__", _wrong_audience_init(tokens.IdTokenVerifier.__init__)
-    )
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=30).run()
+    assert not at.exception
+    assert fresh_tenant.faults() == []  # the forged token was handed out
     assert IDENTITY_KEY not in at.session_state
-    assert any("issued for another application" in i.value for i in at.info)
+    assert [t.value for t in at.title] == ["Auth0 User Admin"]
+    assert notices(at) == [FORGED_ID_TOKENS[forgery]]
+    assert management_calls(fresh_tenant) == 0  # no role lookup for an unverified person
 
 
-def _wrong_audience_init(original):
-    def init(self, *, jwks_url, issuer, client_id, timeout):
-        original(self, jwks_url=jwks_url, issuer=issuer, client_id="some-other-app", timeout=timeout)
+@pytest.mark.case("3 hostile sign-in")
+def test_refused_sign_ins_are_written_to_the_audit_log(sign_in, app_env, fresh_tenant, monkeypatch):
+    staff = sign_in("staff")
+    assert [t.value for t in staff.title] == ["No access"]
+    fresh_tenant.add_fault(path="/oauth/token", id_token={"forge": "wrong_audience"})
+    FakePopup(email="admin@example.com").install(monkeypatch)
+    forged = AppTest.from_file(str(ROOT / "app.py"), default_timeout=30).run()
+    assert IDENTITY_KEY not in forged.session_state
+    staff_sub = next(u["user_id"] for u in fresh_tenant.users() if u["email"] == "staff@example.com")
+    rows = sorted(refused_sign_ins(app_env), key=lambda e: e.id)
+    assert [(e.action, e.state, e.actor_sub, e.actor_email, e.message) for e in rows] == [
+        ("sign_in_refused", "error", staff_sub, "staff@example.com", "no admin or viewer role"),
+        (
+            "sign_in_refused",
+            "error",
+            "unknown",
+            None,
+            "Sign-in failed: the ID token was issued for another application.",
+        ),
+    ]
 
-    return init
+
+def test_an_account_holding_both_roles_is_an_admin(sign_in, fresh_tenant):
+    fresh_tenant.create_user(
+        email="both.roles@example.com",
+        password="devtenant",
+        name="Bo Both",
+        roles=["User Viewer", "User Admin"],
+    )
+    at = sign_in("both.roles@example.com")
+    assert not at.exception
+    assert at.session_state[IDENTITY_KEY].role is Role.ADMIN
+    assert ":red-badge[Admin]" in at.markdown[0].value
+    assert [t.value for t in at.title] == ["Users"]
+    assert any(b.key and b.key.startswith("delete:") for b in at.button)  # admin controls on the cards
+    assert any(b.key and b.key.startswith("block:") for b in at.button)
 
 
 def test_sign_in_is_offered_at_the_configured_address_only():

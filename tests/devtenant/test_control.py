@@ -223,3 +223,29 @@ def test_control_api_is_loopback_only():
 
     assert asyncio.run(probe(("10.1.2.3", 5000))) == 403
     assert asyncio.run(probe(("127.0.0.1", 5000))) == 200
+
+
+@pytest.mark.parametrize(
+    ("fault", "message"),
+    [
+        ({"path": "/oauth/token", "id_token": {"forge": "nope"}}, "id_token.forge must be one of"),
+        ({"path": "/oauth/token", "id_token": "alg_none"}, 'id_token must be {"forge": kind}'),
+        ({"path": "/api/v2/users", "id_token": {"forge": "alg_none"}}, "applies to /oauth/token only"),
+        (
+            {"path": "/oauth/token", "id_token": {"forge": "alg_none"}, "status": 500},
+            "an id_token forgery takes no status",
+        ),
+    ],
+)
+def test_id_token_forgery_requests_are_checked(dt, http, fault, message):
+    r = http.post("/__dev/faults", json=fault)
+    assert r.status_code == 400 and message in r.json()["message"]
+    assert dt.faults() == []
+
+
+def test_an_id_token_forgery_is_listed_and_cleared(dt):
+    added = dt.add_fault(path="/oauth/token", id_token={"forge": "alg_none"})
+    assert added["id_token"] == {"forge": "alg_none"} and added["times"] == 1 and added["status"] is None
+    assert [f["id_token"] for f in dt.faults()] == [{"forge": "alg_none"}]
+    dt.clear_faults()
+    assert dt.faults() == []

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import hmac
 import html
 import re
 import secrets
+import time
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import jwt
 import pytest
 from auth0.authentication.token_verifier import AsymmetricSignatureVerifier, TokenVerifier
+from cryptography.hazmat.primitives import serialization
 
 REDIRECT = "http://localhost:8501/component/streamlit_oauth.authorize_button/index.html"
 
@@ -308,3 +311,104 @@ def test_httpx_oauth_exchange(dt, browser, method):
     )
     token = asyncio.run(client.get_access_token(code, REDIRECT, code_verifier=verifier))
     assert token["token_type"] == "Bearer" and token["id_token"] and not token.is_expired()
+
+
+# --- forged ID tokens on request (/__dev/faults with "id_token") ---------------------------------------
+JWKS_PATH = "/.well-known/jwks.json"
+REFUSED_BY_PYJWT = {
+    "wrong_key": jwt.InvalidSignatureError,
+    "unknown_kid": jwt.PyJWKClientError,
+    "alg_none": jwt.InvalidAlgorithmError,
+    "hs256_public_key": jwt.InvalidAlgorithmError,
+    "wrong_issuer": jwt.InvalidIssuerError,
+    "wrong_audience": jwt.InvalidAudienceError,
+    "expired": jwt.ExpiredSignatureError,
+    "not_yet_valid": jwt.ImmatureSignatureError,
+    "no_sub": jwt.MissingRequiredClaimError,
+}
+
+
+def exchanged_id_token(dt, browser) -> tuple[str, dict]:
+    code, params = sign_in(browser)
+    answer = exchange(dt, code)
+    assert answer.status_code == 200, answer.text
+    assert {"access_token", "id_token", "scope", "expires_in", "token_type"} <= set(answer.json())
+    return answer.json()["id_token"], params
+
+
+def checked(dt, id_token: str) -> dict:
+    key = jwt.PyJWKClient(f"{dt.base_url}{JWKS_PATH}", timeout=5).get_signing_key_from_jwt(id_token)
+    return jwt.decode(
+        id_token,
+        key.key,
+        algorithms=["RS256"],
+        audience="dashboard",
+        issuer=f"{dt.base_url}/",
+        options={"require": ["exp", "iat", "sub"]},
+    )
+
+
+@pytest.mark.parametrize("kind", sorted(REFUSED_BY_PYJWT))
+def test_a_forged_id_token_on_request_is_refused_by_pyjwt(dt, browser, kind):
+    dt.add_fault(path="/oauth/token", id_token={"forge": kind})
+    forged, _ = exchanged_id_token(dt, browser)
+    with pytest.raises(REFUSED_BY_PYJWT[kind]):
+        checked(dt, forged)
+    assert dt.faults() == []  # used up by that one exchange
+    real, _ = exchanged_id_token(dt, browser)
+    assert checked(dt, real)["email"] == "admin@example.com"
+
+
+def test_forged_claims_on_request(dt, browser):
+    expected = {
+        "wrong_nonce": lambda c, p: c["nonce"] == "another-sessions-nonce" != p["nonce"],
+        "no_nonce": lambda c, p: "nonce" not in c,
+        "azp_mismatch": lambda c, p: (
+            c["aud"] == ["dashboard", "another-application"] and c["azp"] == "another-application"
+        ),
+        "aud_list_without_azp": lambda c, p: (
+            c["aud"] == ["dashboard", "another-application"] and "azp" not in c
+        ),
+        "iat_too_old": lambda c, p: c["exp"] - c["iat"] == 36000 + 900 and c["iat"] <= time.time() - 900,
+    }
+    for kind, holds in expected.items():
+        dt.add_fault(path="/oauth/token", id_token={"forge": kind})
+        forged, params = exchanged_id_token(dt, browser)
+        assert holds(checked(dt, forged), params), kind
+
+
+def test_the_hs256_forgery_is_keyed_with_the_published_public_key(dt, browser):
+    """A real key-confusion token: its HMAC verifies with the JWKS key as PEM (what a naive verifier does)."""
+    dt.add_fault(path="/oauth/token", id_token={"forge": "hs256_public_key"})
+    forged, _ = exchanged_id_token(dt, browser)
+    pem = (
+        jwt.PyJWKClient(f"{dt.base_url}{JWKS_PATH}")
+        .get_signing_keys()[0]
+        .key.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    )
+    header, payload, signature = forged.split(".")
+    mac = hmac.new(pem, f"{header}.{payload}".encode(), hashlib.sha256).digest()
+    assert base64.urlsafe_b64encode(mac).rstrip(b"=").decode() == signature
+    assert jwt.get_unverified_header(forged)["alg"] == "HS256"
+
+
+def test_a_forgery_is_used_only_by_a_token_response_with_an_id_token(dt, browser, http):
+    dt.add_fault(path="/oauth/token", id_token={"forge": "wrong_audience"}, times=2)
+    cc = http.post(
+        "/oauth/token",
+        json={
+            "grant_type": "client_credentials",
+            "client_id": "dashboard",
+            "client_secret": "dashboard-secret",
+            "audience": dt.api_audience,
+        },
+    )
+    assert cc.status_code == 200 and "id_token" not in cc.json()
+    assert [f["times"] for f in dt.faults()] == [2]  # a client-credentials grant passes it by
+    for left in ([1], []):
+        forged, _ = exchanged_id_token(dt, browser)
+        assert jwt.decode(forged, options={"verify_signature": False})["aud"] == "another-application"
+        assert [f["times"] for f in dt.faults()] == left
+    dt.add_fault(path="/oauth/token", id_token={"forge": "expired"})
+    dt.reset()
+    assert dt.faults() == []

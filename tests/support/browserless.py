@@ -9,7 +9,7 @@ app built, submits the sign-in form, and reads `code` and `state` off the redire
 from __future__ import annotations
 
 from html.parser import HTMLParser
-from urllib.parse import parse_qs, urljoin, urlsplit
+from urllib.parse import parse_qs, parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 import httpx
 import streamlit_oauth
@@ -51,18 +51,46 @@ def authorize(
     return {key: values[0] for key, values in query.items()}
 
 
+def with_params(url: str, overrides: dict[str, str]) -> str:
+    """`url` with some query parameters replaced (the others, and their order, kept)."""
+    parts = urlsplit(url)
+    query = dict(parse_qsl(parts.query, keep_blank_values=True))
+    query.update(overrides)
+    return urlunsplit(parts._replace(query=urlencode(query)))
+
+
+def drop_state(result: dict) -> dict:
+    """A callback result without `state` (streamlit-oauth then skips its own state comparison)."""
+    return {key: value for key, value in result.items() if key != "state"}
+
+
+def change_state(result: dict) -> dict:
+    return {**result, "state": "not-the-state-we-sent"}
+
+
 class FakePopup:
     """Replaces `streamlit_oauth._authorize_button`: answers like the component after `clicks` clicks.
 
     A real component returns None until the person clicks; so does this once its clicks are used up.
-    `tamper` may rewrite the result (e.g. a mismatched state) before the app sees it.
+    `tamper` may rewrite the result (e.g. a mismatched state) before the app sees it; `authorize_params`
+    replaces query parameters of the app's authorization URL before the popup opens it (e.g. another
+    session's `nonce`), so the dev tenant issues a real code for that request.
     """
 
-    def __init__(self, *, email: str, password: str = "devtenant", clicks: int = 1, tamper=None):
+    def __init__(
+        self,
+        *,
+        email: str,
+        password: str = "devtenant",
+        clicks: int = 1,
+        tamper=None,
+        authorize_params: dict[str, str] | None = None,
+    ):
         self.email = email
         self.password = password
         self.clicks = clicks
         self.tamper = tamper
+        self.authorize_params = authorize_params or {}
         self.urls: list[str] = []
         self.results: list[dict] = []
 
@@ -71,7 +99,12 @@ class FakePopup:
         if self.clicks <= 0:
             return None
         self.clicks -= 1
-        result = authorize(authorization_url, email=self.email, password=self.password)
+        url = (
+            with_params(authorization_url, self.authorize_params)
+            if self.authorize_params
+            else authorization_url
+        )
+        result = authorize(url, email=self.email, password=self.password)
         result.pop("page", None)
         if self.tamper:
             result = self.tamper(result)

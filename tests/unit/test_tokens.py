@@ -119,6 +119,12 @@ FORGERIES = {
     "empty sub": lambda: sign(claims(sub="")),
     "missing exp": lambda: sign(claims(exp=None)),
     "missing iat": lambda: sign(claims(iat=None)),
+    "aud a list without azp": lambda: sign(claims(aud=[CLIENT_ID, "another-client"])),
+    "aud a list with another azp": lambda: sign(
+        claims(aud=[CLIENT_ID, "another-client"], azp="another-client")
+    ),
+    "azp of another client": lambda: sign(claims(azp="another-client")),
+    "issued 15 minutes ago": lambda: sign(claims(iat=int(time.time()) - 900)),
 }
 
 
@@ -141,3 +147,91 @@ def test_unreachable_jwks_is_a_sign_in_failure_not_a_crash():
     )
     with pytest.raises(SignInError, match="signing keys"):
         verifier.verify(sign(claims()), nonce=NONCE)
+
+
+AZP_REFUSED = "Sign-in failed: the ID token names another application as its recipient."
+TOO_OLD = "Sign-in failed: the ID token was issued more than 10 minutes ago. Sign in again."
+
+
+def refusal(verifier, token) -> str:
+    with pytest.raises(SignInError) as caught:
+        verifier.verify(token, nonce=NONCE)
+    return caught.value.message
+
+
+def test_azp_must_be_this_client_when_aud_is_a_list_or_azp_is_present(verifier):
+    assert verifier.verify(
+        sign(claims(aud=[CLIENT_ID, "https://acme.eu.auth0.com/userinfo"], azp=CLIENT_ID)), nonce=NONCE
+    )
+    assert verifier.verify(sign(claims(azp=CLIENT_ID)), nonce=NONCE)
+    assert refusal(verifier, sign(claims(aud=[CLIENT_ID, "another-client"]))) == AZP_REFUSED
+    assert refusal(verifier, sign(claims(aud=[CLIENT_ID]))) == AZP_REFUSED
+    assert (
+        refusal(verifier, sign(claims(aud=[CLIENT_ID, "another-client"], azp="another-client")))
+        == AZP_REFUSED
+    )
+    assert refusal(verifier, sign(claims(azp="another-client"))) == AZP_REFUSED
+    assert refusal(verifier, sign(claims(azp=""))) == AZP_REFUSED
+
+
+def test_an_id_token_issued_more_than_10_minutes_ago_is_refused(verifier):
+    now = int(time.time())
+    assert verifier.verify(sign(claims(iat=now - 9 * 60)), nonce=NONCE)
+    assert verifier.verify(sign(claims(iat=now - 630)), nonce=NONCE)  # 10.5 min: within the 60 s leeway
+    assert refusal(verifier, sign(claims(iat=now - 12 * 60))) == TOO_OLD
+    assert refusal(verifier, sign(claims(iat=now - 86400, exp=now + 3600))) == TOO_OLD
+
+
+class RotatingJwks:
+    """A JWKS endpoint on loopback whose published keys a test can change, counting the fetches."""
+
+    def __init__(self, keys: dict):
+        self.keys = dict(keys)  # kid -> private key
+        self.fetches = 0
+        owner = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):
+                owner.fetches += 1
+                body = json.dumps({"keys": [jwk(k, kid) for kid, k in owner.keys.items()]}).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_port}/.well-known/jwks.json"
+
+
+@pytest.fixture
+def rotating():
+    jwks = RotatingJwks({"k1": KEY})
+    yield jwks
+    jwks.server.shutdown()
+    jwks.server.server_close()
+
+
+NOT_PUBLISHED = "Sign-in failed: the ID token was signed with a key Auth0 does not publish."
+
+
+def test_the_jwks_is_fetched_once_per_lifespan(rotating):
+    verifier = IdTokenVerifier(jwks_url=rotating.url, issuer=ISSUER, client_id=CLIENT_ID, timeout=3)
+    for _ in range(3):
+        assert verifier.verify(sign(claims()), nonce=NONCE)
+    assert rotating.fetches == 1
+
+
+def test_a_key_removed_from_the_jwks_is_refused_once_the_lifespan_has_passed(rotating):
+    verifier = IdTokenVerifier(
+        jwks_url=rotating.url, issuer=ISSUER, client_id=CLIENT_ID, timeout=3, jwks_lifespan=0.2
+    )
+    assert verifier.verify(sign(claims()), nonce=NONCE)
+    rotating.keys = {"k2": OTHER_KEY}  # Auth0 rotated k1 out
+    time.sleep(0.3)  # past the lifespan: the next verification fetches the JWKS again
+    assert refusal(verifier, sign(claims())) == NOT_PUBLISHED
+    assert verifier.verify(sign(claims(), key=OTHER_KEY, kid="k2"), nonce=NONCE)
+    assert rotating.fetches == 2
