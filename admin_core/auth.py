@@ -37,6 +37,7 @@ LOGGED_OUT_KEY = "auth.logged_out"
 WELCOME_KEY = "auth.welcome"  # set by a successful sign-in; the header's "Signed in as" toast pops it
 END_AUTH0_SESSION_KEY = "auth.end_auth0_session"
 LAST_SEEN_KEY = "auth.last_seen"  # time.time() of this session's last run while signed in
+LIMITS_KEY = "auth.session_limits"  # (SESSION_MAX_HOURS, SESSION_IDLE_MINUTES) for this sign-in
 SCOPE = "openid profile email"
 
 
@@ -98,13 +99,17 @@ def _amount(value: float, unit: str) -> str:
 
 
 def _session_limits() -> tuple[float, float]:
-    """(SESSION_MAX_HOURS, SESSION_IDLE_MINUTES); their defaults while the settings cannot be read (the
-    gate then explains the settings)."""
-    try:
-        settings = runtime.get_settings()
-    except SettingsError:
-        return 8.0, 30.0
-    return settings.session_max_hours, settings.session_idle_minutes
+    """(SESSION_MAX_HOURS, SESSION_IDLE_MINUTES), read once per sign-in and kept in the session (a warm
+    rerun checks them several times; the settings cache lookup costs ~35 us each); their defaults while
+    the settings cannot be read (the gate then explains the settings)."""
+    limits = st.session_state.get(LIMITS_KEY)
+    if limits is None:
+        try:
+            settings = runtime.get_settings()
+        except SettingsError:
+            return 8.0, 30.0
+        limits = st.session_state[LIMITS_KEY] = (settings.session_max_hours, settings.session_idle_minutes)
+    return limits
 
 
 def _why_ended(identity: Identity, now: float) -> str | None:
@@ -147,6 +152,7 @@ def end_session(notice: str) -> None:
     `notice`, and the next sign-in asks for the password again."""
     st.session_state.pop(IDENTITY_KEY, None)
     st.session_state.pop(LAST_SEEN_KEY, None)
+    st.session_state.pop(LIMITS_KEY, None)
     # What the click that found the session ended asked for (a Block, a Delete, via on_click callbacks
     # that run before this check) must not be carried out after the next sign-in.
     _forget_app_state()
@@ -220,6 +226,7 @@ def sign_out() -> None:
     """End the app session (callback of the Log out button); the page then ends the Auth0 session too."""
     identity = st.session_state.pop(IDENTITY_KEY, None)
     st.session_state.pop(LAST_SEEN_KEY, None)
+    st.session_state.pop(LIMITS_KEY, None)
     if isinstance(identity, Identity):
         _record(identity.actor, "logout")
     _forget_app_state()

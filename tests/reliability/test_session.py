@@ -107,3 +107,12 @@ def test_a_session_lasts_at_most_8_hours_however_active(sign_in, fresh_tenant, m
     assert infos(at) == ["You were signed out: sessions last at most 8 hours. Sign in again to continue."]
     assert fresh_tenant.stats()["management_requests"] == before
     assert requests(fresh_tenant, DELETES) == 0
+
+
+@pytest.mark.case("7 session")
+def test_the_account_page_names_the_session_limits(sign_in):
+    at = sign_in("admin", page="pages/account.py")
+    assert [c.value for c in at.caption if c.value.startswith("Your session")] == [
+        "Your session ends 8 h after you signed in, after 30 minutes without activity, when your Auth0 "
+        "sign-in expires, or when you reload the page."
+    ]
