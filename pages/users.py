@@ -123,6 +123,7 @@ if (wished := st.session_state.pop(TOGGLE, None)) is not None and identity.can_c
         report = actions.set_blocked(identity=require_change(), user=wished, blocked=not wished.blocked)
     except NotAllowed as exc:
         _refused(exc)
+        st.rerun()  # the role may have changed with the refusal: draw the page for the role Auth0 gives now
     else:
         _announce(report, verb=verb)
 

@@ -340,3 +340,19 @@ def test_wrapper_layer_refuses_self_delete_and_self_block_without_asking_auth0(a
         "You cannot block your own account. Ask another admin.",
     )
     assert fresh_tenant.stats()["management_requests"] == 0
+
+
+def test_a_demoted_admin_blocking_from_a_card_is_refused_and_sees_the_viewer_page(
+    sign_in, fresh_tenant, app_env
+):
+    at = sign_in("admin")
+    admin = staff(fresh_tenant, "admin@example.com")
+    target = first_card_target(at, fresh_tenant)
+    set_roles(fresh_tenant, admin["user_id"], ["User Viewer"])
+    at.button(key=f"block:{target['user_id']}").click().run()
+
+    assert not at.exception and not at.toast
+    assert [e.value for e in at.error] == [r"Nothing was changed: you are no longer an admin in Auth0\."]
+    assert requests(fresh_tenant, PATCHES) == 0
+    assert not [b for b in at.button if b.key and b.key.startswith(("delete:", "block:"))]
+    assert [b.key for b in at.button if b.key and b.key.startswith("detail:")]  # still a viewer
