@@ -6,12 +6,20 @@ import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import NoReturn
 
 from admin_core import runtime
 from admin_core.audit import AuditError, Target
-from admin_core.auth import Identity, rerun_if_session_ended
+from admin_core.auth import (
+    Identity,
+    Role,
+    end_session_of,
+    note_role,
+    rerun_if_session_ended,
+    role_from_names,
+)
 from admin_core.directory import User
-from admin_core.errors import AdminError, NotAllowed
+from admin_core.errors import AdminError, NotAllowed, UserGone
 
 log = logging.getLogger(__name__)
 
@@ -28,12 +36,50 @@ def _target(user: User) -> Target:
     return Target(user_id=user.user_id, email=user.email, name=user.name)
 
 
-def _require_admin(identity: Identity) -> None:
+BLOCKED = "Your account is blocked in Auth0, so you have been signed out and nothing was changed."
+GONE = "Your account no longer exists in Auth0, so you have been signed out and nothing was changed."
+DEMOTED = "Nothing was changed: you are no longer an admin in Auth0."
+UNCHECKED = "Nothing was changed: your admin role could not be checked with Auth0. {reason}"
+
+
+def _require_admin(identity: Identity, action: str, users: Sequence[User]) -> None:
+    """Every change passes here first: the session's role and expiry, then Auth0's word on the actor now
+    (blocked flag and roles, cached per actor for STANDING_TTL_SECONDS): a role read at sign-in is hours
+    old. A demoted admin is refused, a blocked (or deleted) one signed out; if Auth0 cannot say, nothing
+    is changed (fail closed)."""
     if not identity.can_change:
         raise NotAllowed("Only admins can change users.")
     if time.time() >= identity.expires_at:
         rerun_if_session_ended()
         raise NotAllowed("Your session has ended. Sign in again.")
+    try:
+        standing = runtime.get_directory().actor_standing(identity.sub)
+    except UserGone:
+        _refuse(identity, action, users, GONE, sign_out=True)
+    except AdminError as exc:
+        raise NotAllowed(UNCHECKED.format(reason=exc.message)) from None
+    if standing.blocked:
+        _refuse(identity, action, users, BLOCKED, sign_out=True)
+    role = role_from_names(list(standing.role_names), runtime.get_settings())
+    if role is not Role.ADMIN:
+        note_role(identity, role)
+        _refuse(identity, action, users, DEMOTED)
+
+
+def _refuse(
+    identity: Identity, action: str, users: Sequence[User], message: str, *, sign_out: bool = False
+) -> NoReturn:
+    """Record the refused change (one row per user, state "error"), end the session if asked, raise."""
+    try:
+        audit = runtime.get_audit()
+        for user in users:
+            audit.record(actor=identity.actor, action=action, target=_target(user), ok=False, message=message)
+    except AuditError as exc:
+        log.warning("could not record the refused %s: %s", action, exc.message)
+    if sign_out:
+        end_session_of(identity, message)
+        rerun_if_session_ended()
+    raise NotAllowed(message)
 
 
 def _run(identity: Identity, action: str, user: User, change) -> str | None:
@@ -66,10 +112,10 @@ def _complete(request_id: str, *, ok: bool, message: str | None = None) -> None:
 
 def delete_users(*, identity: Identity, users: Sequence[User]) -> ActionReport:
     """Delete each user (one audit row each); a bulk delete is several single deletes."""
-    _require_admin(identity)
+    action = "bulk_delete" if len(users) > 1 else "delete"
+    _require_admin(identity, action, users)
     directory = runtime.get_directory()
     report = ActionReport()
-    action = "bulk_delete" if len(users) > 1 else "delete"
     try:
         for user in users:
             error = _run(
@@ -78,6 +124,7 @@ def delete_users(*, identity: Identity, users: Sequence[User]) -> ActionReport:
                 user,
                 lambda u=user: directory.delete_user(actor_sub=identity.sub, user_id=u.user_id),
             )
+            directory.forget_standing(user.user_id)  # a deleted admin's next change must ask Auth0
             if error is None:
                 report.done.append(user)
             else:
@@ -88,16 +135,18 @@ def delete_users(*, identity: Identity, users: Sequence[User]) -> ActionReport:
 
 
 def set_blocked(*, identity: Identity, user: User, blocked: bool) -> ActionReport:
-    _require_admin(identity)
+    action = "block" if blocked else "unblock"
+    _require_admin(identity, action, [user])
     directory = runtime.get_directory()
     report = ActionReport()
     try:
         error = _run(
             identity,
-            "block" if blocked else "unblock",
+            action,
             user,
             lambda: directory.set_blocked(actor_sub=identity.sub, user_id=user.user_id, blocked=blocked),
         )
+        directory.forget_standing(user.user_id)  # a blocked admin's next change must ask Auth0
     finally:
         runtime.clear_listing()
     if error is None:

@@ -14,7 +14,7 @@ import secrets
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -26,8 +26,8 @@ from streamlit_oauth import OAuth2Component, StreamlitOauthError
 
 from admin_core import diagnose, runtime
 from admin_core.audit import Actor
-from admin_core.errors import AdminError, SignInError
-from admin_core.settings import STREAMLIT_OAUTH_CALLBACK_PATH, Settings
+from admin_core.errors import AdminError, NotAllowed, SignInError
+from admin_core.settings import STREAMLIT_OAUTH_CALLBACK_PATH, Settings, SettingsError
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +38,8 @@ NOTICE_KEY = "auth.notice"
 LOGGED_OUT_KEY = "auth.logged_out"
 WELCOME_KEY = "auth.welcome"  # set by a successful sign-in; the header's "Signed in as" toast pops it
 END_AUTH0_SESSION_KEY = "auth.end_auth0_session"
+LAST_SEEN_KEY = "auth.last_seen"  # time.time() of this session's last run while signed in
+LIMITS_KEY = "auth.session_limits"  # (SESSION_MAX_HOURS, SESSION_IDLE_MINUTES) for this sign-in
 SCOPE = "openid profile email"
 
 
@@ -58,6 +60,8 @@ class Identity:
     expires_at: int
     role: Role
     role_error: str | None = None
+    # When the person signed in (time.time()); SESSION_MAX_HOURS counts from here.
+    signed_in_at: float = field(default_factory=time.time)
 
     @property
     def can_change(self) -> bool:
@@ -88,27 +92,121 @@ def role_from_names(names: list[str], settings: Settings) -> Role:
 # --- session -----------------------------------------------------------------------------------------
 
 
+SESSION_ENDED = "Your session has ended. Sign in again to continue."
+
+
+def _amount(value: float, unit: str) -> str:
+    number = f"{value:g}"
+    return f"{number} {unit}" if number == "1" else f"{number} {unit}s"
+
+
+def _session_limits() -> tuple[float, float]:
+    """(SESSION_MAX_HOURS, SESSION_IDLE_MINUTES), read once per sign-in and kept in the session (a warm
+    rerun checks them several times; the settings cache lookup costs ~35 us each); their defaults while
+    the settings cannot be read (the gate then explains the settings)."""
+    limits = st.session_state.get(LIMITS_KEY)
+    if limits is None:
+        try:
+            settings = runtime.get_settings()
+        except SettingsError:
+            return 8.0, 30.0
+        limits = st.session_state[LIMITS_KEY] = (settings.session_max_hours, settings.session_idle_minutes)
+    return limits
+
+
+def _why_ended(identity: Identity, now: float) -> str | None:
+    """Which limit ends this session now, in the words the sign-in screen shows; None while it lasts."""
+    if now >= identity.expires_at:
+        return SESSION_ENDED
+    max_hours, idle_minutes = _session_limits()
+    if now - identity.signed_in_at >= max_hours * 3600:
+        return (
+            f"You were signed out: sessions last at most {_amount(max_hours, 'hour')}. "
+            "Sign in again to continue."
+        )
+    last_seen = st.session_state.get(LAST_SEEN_KEY)
+    if isinstance(last_seen, int | float) and now - last_seen >= idle_minutes * 60:
+        return (
+            f"You were signed out after {_amount(idle_minutes, 'minute')} without activity. "
+            "Sign in again to continue."
+        )
+    return None
+
+
 def current_identity() -> Identity | None:
-    """The signed-in person, or None; a session whose ID token has expired ends here."""
+    """The signed-in person, or None. A session ends here when its ID token has expired, when it is older
+    than SESSION_MAX_HOURS, or when its last run is SESSION_IDLE_MINUTES ago; every run counts as activity
+    (Streamlit runs the script only when the person does something)."""
     identity = st.session_state.get(IDENTITY_KEY)
     if not isinstance(identity, Identity):
         return None
-    if time.time() >= identity.expires_at:
-        st.session_state.pop(IDENTITY_KEY, None)
-        # What the click that found the session expired asked for (a Block, a Delete, via on_click
-        # callbacks that run before this check) must not be carried out after the next sign-in.
-        _forget_app_state()
-        st.session_state[NOTICE_KEY] = "Your session has ended. Sign in again to continue."
+    now = time.time()
+    why = _why_ended(identity, now)
+    if why is not None:
+        end_session(why)
         return None
+    st.session_state[LAST_SEEN_KEY] = now
     return identity
 
 
+def end_session(notice: str) -> None:
+    """End this session without the person asking (a limit, a block in Auth0); the sign-in screen shows
+    `notice`, and the next sign-in asks for the password again."""
+    st.session_state.pop(IDENTITY_KEY, None)
+    st.session_state.pop(LAST_SEEN_KEY, None)
+    st.session_state.pop(LIMITS_KEY, None)
+    # What the click that found the session ended asked for (a Block, a Delete, via on_click callbacks
+    # that run before this check) must not be carried out after the next sign-in.
+    _forget_app_state()
+    st.session_state[NOTICE_KEY] = notice
+    if notice != SESSION_ENDED:
+        st.session_state[LOGGED_OUT_KEY] = True
+
+
 def rerun_if_session_ended() -> None:
-    """Where a change is about to be made: if this session's ID token has expired, end the session and rerun
-    the whole app, so the gate shows the sign-in screen. A click inside a dialog reruns only the dialog and
-    never passes the gate in app.py; without this it ended in an uncaught NotAllowed on the error screen."""
+    """Where a change is about to be made: if this session has ended, rerun the whole app, so the gate
+    shows the sign-in screen. A click inside a dialog reruns only the dialog and never passes the gate in
+    app.py; without this it ended in an uncaught NotAllowed on the error screen."""
     if get_script_run_ctx() is not None and current_identity() is None:
         st.rerun(scope="app")
+
+
+def require_session() -> Identity:
+    """The live identity, checked now: for code that can run without the page's gate (a dialog's own
+    rerun runs only the dialog, with the identity the page captured on its last full run, possibly
+    before a logout or a timeout). A session that has ended reruns the whole app (the sign-in screen)."""
+    identity = current_identity()
+    if identity is None or not identity.can_view:
+        if get_script_run_ctx() is not None:
+            st.rerun(scope="app")
+        raise NotAllowed("Your session has ended. Sign in again.")
+    return identity
+
+
+def require_change() -> Identity:
+    """At the press of a button that changes users: the live identity, which must be an admin's."""
+    identity = require_session()
+    if not identity.can_change:
+        raise NotAllowed("Only admins can change users.")
+    return identity
+
+
+def note_role(identity: Identity, role: Role) -> None:
+    """Auth0 now gives this person another role: the session follows (the page shows what they may do)."""
+    if get_script_run_ctx() is None:
+        return
+    current = st.session_state.get(IDENTITY_KEY)
+    if isinstance(current, Identity) and current.sub == identity.sub and current.role is not role:
+        st.session_state[IDENTITY_KEY] = replace(current, role=role)
+
+
+def end_session_of(identity: Identity, notice: str) -> None:
+    """End the session of this person, when it is the one running (Auth0 blocked them)."""
+    if get_script_run_ctx() is None:
+        return
+    current = st.session_state.get(IDENTITY_KEY)
+    if isinstance(current, Identity) and current.sub == identity.sub:
+        end_session(notice)
 
 
 def _forget_app_state() -> None:
@@ -129,6 +227,8 @@ def _record(identity_or_actor: Actor, action: str, *, ok: bool = True, message: 
 def sign_out() -> None:
     """End the app session (callback of the Log out button); the page then ends the Auth0 session too."""
     identity = st.session_state.pop(IDENTITY_KEY, None)
+    st.session_state.pop(LAST_SEEN_KEY, None)
+    st.session_state.pop(LIMITS_KEY, None)
     if isinstance(identity, Identity):
         _record(identity.actor, "logout")
     _forget_app_state()

@@ -44,6 +44,9 @@ SORTS = {
 }
 # How long a change made here overrides Auth0's search results, which are eventually consistent.
 RECENT_CHANGE_SECONDS = 120.0
+# How long an actor's standing (blocked flag and roles, read before a change) is trusted before Auth0 is
+# asked again: a demoted or blocked admin can make changes for at most this long.
+STANDING_TTL_SECONDS = 60.0
 
 T = TypeVar("T")
 
@@ -109,6 +112,14 @@ class User:
             user_metadata=data.get("user_metadata") or {},
             profile=data,
         )
+
+
+@dataclass(frozen=True)
+class Standing:
+    """What Auth0 says about a signed-in person right now: blocked or not, and their role names."""
+
+    blocked: bool
+    role_names: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -346,6 +357,7 @@ class Directory:
         token: ClientCredentialsToken,
         timeout: float,
         max_retries: int,
+        clock: Callable[[], float] = time.monotonic,
     ):
         self._token = token
         self._api = Auth0(base_url=api_url, token=token, timeout=timeout, max_retries=max_retries)
@@ -353,9 +365,14 @@ class Directory:
         # user_id -> (monotonic time, the user after our change or None when we deleted it)
         self._recent: dict[str, tuple[float, User | None]] = {}
         self._locks: dict[str, threading.Lock] = {}
+        # actor user_id -> (clock() when Auth0 was asked, what it said); see actor_standing
+        self._clock = clock
+        self._standing: dict[str, tuple[float, Standing]] = {}
+        self._standing_locks: dict[str, threading.Lock] = {}
+        self._standing_forgotten: dict[str, int] = {}  # user_id -> times forget_standing was called
 
     @classmethod
-    def from_settings(cls, settings: Any) -> Directory:
+    def from_settings(cls, settings: Any, *, clock: Callable[[], float] = time.monotonic) -> Directory:
         token = ClientCredentialsToken(
             base_url=settings.auth0_url,
             client_id=settings.mgmt_client_id,
@@ -368,6 +385,7 @@ class Directory:
             token=token,
             timeout=settings.timeout_seconds,
             max_retries=settings.max_retries,
+            clock=clock,
         )
 
     def _call(self, fn: Callable[[], T]) -> T:
@@ -420,6 +438,38 @@ class Directory:
         """Names of the roles assigned to a user (first 100; an admin tool's staff have a handful)."""
         pager = self._call(lambda: self._api.users.roles.list(user_id, per_page=100, include_totals=True))
         return [role.name for role in (pager.items or ()) if getattr(role, "name", None)]
+
+    def actor_standing(self, user_id: str) -> Standing:
+        """The person's `blocked` flag and role names, as Auth0 has them now: asked before every change.
+
+        Two requests (`GET /users/{id}`, `GET /users/{id}/roles`), then none for the same person for
+        STANDING_TTL_SECONDS (process-wide, shared by every session). One lookup at a time per person, so
+        concurrent changes by one admin ask once. Raises UserGone when the account was deleted, and the
+        other AdminErrors when Auth0 cannot say; a failed lookup is never cached.
+        """
+        with self._changes_lock:
+            lock = self._standing_locks.setdefault(user_id, threading.Lock())
+        with lock:
+            asked_at = self._clock()
+            with self._changes_lock:
+                cached = self._standing.get(user_id)
+                forgotten = self._standing_forgotten.get(user_id, 0)
+            if cached is not None and 0 <= asked_at - cached[0] < STANDING_TTL_SECONDS:
+                return cached[1]
+            user = self.get_user(user_id)
+            standing = Standing(blocked=user.blocked, role_names=tuple(self.role_names(user_id)))
+            with self._changes_lock:
+                # Not kept when the account was changed here meanwhile: the answer may predate the change.
+                if self._standing_forgotten.get(user_id, 0) == forgotten:
+                    self._standing[user_id] = (asked_at, standing)
+            return standing
+
+    def forget_standing(self, user_id: str) -> None:
+        """A change made here to a person's account: their next change asks Auth0 again."""
+        with self._changes_lock:
+            self._standing.pop(user_id, None)
+            if user_id in self._standing_locks:  # only people who ever made a change are tracked
+                self._standing_forgotten[user_id] = self._standing_forgotten.get(user_id, 0) + 1
 
     # changes
 

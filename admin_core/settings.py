@@ -88,6 +88,17 @@ SETTINGS: tuple[SettingSpec, ...] = (
         "2",
         "How often the Management API SDK retries a rate-limited (429) or failed (5xx) request.",
     ),
+    SettingSpec(
+        "SESSION_MAX_HOURS",
+        "8",
+        "Longest a sign-in lasts, in hours, however active the person is (the ID token may allow longer). "
+        "Then the app asks to sign in again.",
+    ),
+    SettingSpec(
+        "SESSION_IDLE_MINUTES",
+        "30",
+        "A session with no activity for this many minutes is signed out.",
+    ),
 )
 
 
@@ -122,6 +133,8 @@ class Settings:
     data_dir: Path
     timeout_seconds: float
     max_retries: int
+    session_max_hours: float = 8.0
+    session_idle_minutes: float = 30.0
 
     @property
     def issuer(self) -> str:
@@ -257,6 +270,17 @@ def load_settings(
         except ValueError:
             problems.append(f"{name} {raw!r} is not usable: give a number of at least {low}.")
 
+    for name, unit in (("SESSION_MAX_HOURS", "hours"), ("SESSION_IDLE_MINUTES", "minutes")):
+        raw = get(specs[name])
+        try:
+            numbers[name] = float(raw)
+            if not 0 < numbers[name] < float("inf"):
+                raise ValueError
+        except ValueError:
+            problems.append(
+                f"{name} {raw!r} is not usable: give a number of {unit} greater than 0, e.g. {specs[name].default}."
+            )
+
     for name in ("ADMIN_ROLE", "VIEWER_ROLE"):
         if not get(specs[name]):
             problems.append(f"{name} is empty: {specs[name].help}")
@@ -280,4 +304,6 @@ def load_settings(
         data_dir=data_dir,
         timeout_seconds=numbers["AUTH0_TIMEOUT_SECONDS"],
         max_retries=int(numbers["AUTH0_MAX_RETRIES"]),
+        session_max_hours=numbers["SESSION_MAX_HOURS"],
+        session_idle_minutes=numbers["SESSION_IDLE_MINUTES"],
     )

@@ -210,7 +210,7 @@ def markdown(results: dict) -> str:
             "≤ min(⌈N/100⌉+1, 30) / 0",
         )
         row(
-            "Requests: delete, 1st / 2nd (DELETE + page refetch)",
+            "Requests: delete, 1st / 2nd (the admin's role and blocked flag on the 1st, cached 60 s; DELETE + page refetch)",
             {s: _pair(_req(v[s], "delete_cold"), _req(v[s], "delete_warm")) for s in sizes},
         )
         row(

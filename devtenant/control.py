@@ -35,6 +35,11 @@ Stats (``GET /__dev/stats``)::
 keyed by "METHOD route-template"; ``management_requests`` counts requests under ``/api/v2``;
 ``token_grants`` counts tokens issued (successful grants) by grant type.
 
+Users (``/__dev/users``): ``GET`` lists every user, ``POST`` creates one (``roles``, ``password`` too);
+``PUT /__dev/users/{id}/roles`` with ``{"roles": ["User Viewer"]}`` replaces a user's roles and
+``PUT /__dev/users/{id}/blocked`` with ``{"blocked": true}`` blocks or unblocks one, so a test can demote
+or block a signed-in admin without a Management API request showing up in the stats.
+
 Latency (``--latency-ms``) is an async sleep before every response except ``/__dev`` and
 ``/healthz``. Rate limit ``free`` is a token bucket (burst 2, refill 2/s) over ``/api/v2`` only;
 every response carries ``x-ratelimit-limit``, ``x-ratelimit-remaining``, ``x-ratelimit-reset``.
@@ -49,6 +54,7 @@ import math
 import threading
 import time
 from typing import TYPE_CHECKING
+from urllib.parse import unquote
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
@@ -381,6 +387,49 @@ def routes(tenant: Tenant) -> list[Route]:
             return JSONResponse(api_error_body(400, str(exc), "invalid_body"), status_code=400)
         return JSONResponse(user, status_code=201)
 
+    async def user_roles(request: Request) -> Response:
+        """Replace a user's roles by name (``{"roles": ["User Viewer"]}``): demote or promote staff."""
+        uid = unquote(request.path_params["id"])
+        try:
+            body = await _json_body(request)
+            names = body.get("roles") if isinstance(body, dict) else None
+            if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+                raise ValueError('the body is {"roles": [role names]}')
+        except ValueError as exc:
+            return JSONResponse(api_error_body(400, str(exc), "invalid_body"), status_code=400)
+        store = tenant.store
+        with store.lock:
+            if store.get(uid) is None:
+                return JSONResponse(api_error_body(404, "The user does not exist.", "inexistent_user"), 404)
+            roles = [store.role_by_name(n) for n in names]
+            if None in roles:
+                unknown = [n for n, r in zip(names, roles, strict=True) if r is None]
+                return JSONResponse(api_error_body(400, f"unknown roles: {unknown}", "invalid_body"), 400)
+            store.user_roles[uid] = [r["id"] for r in roles]
+            return JSONResponse([dict(r) for r in store.roles_of(uid)])
+
+    async def user_blocked(request: Request) -> Response:
+        """Block or unblock a user (``{"blocked": true}``) without a Management API request to count."""
+        uid = unquote(request.path_params["id"])
+        try:
+            body = await _json_body(request)
+            if (
+                not isinstance(body, dict)
+                or set(body) != {"blocked"}
+                or not isinstance(body["blocked"], bool)
+            ):
+                raise ValueError('the body is {"blocked": true|false}')
+        except ValueError as exc:
+            return JSONResponse(api_error_body(400, str(exc), "invalid_body"), status_code=400)
+        store = tenant.store
+        with store.lock:
+            old = store.get(uid)
+            if old is None:
+                return JSONResponse(api_error_body(404, "The user does not exist.", "inexistent_user"), 404)
+            user = {**old, "blocked": body["blocked"]}
+            store.put(user)
+            return JSONResponse(user)
+
     async def accounts(request: Request) -> Response:
         return JSONResponse(tenant.staff_accounts)
 
@@ -406,6 +455,8 @@ def routes(tenant: Tenant) -> list[Route]:
         Route("/__dev/reset", reset, methods=["POST"]),
         Route("/__dev/faults", faults, methods=["GET", "POST", "DELETE"]),
         Route("/__dev/users", users, methods=["GET", "POST"]),
+        Route("/__dev/users/{id}/roles", user_roles, methods=["PUT"]),
+        Route("/__dev/users/{id}/blocked", user_blocked, methods=["PUT"]),
         Route("/__dev/accounts", accounts, methods=["GET"]),
         Route("/__dev/config", config, methods=["GET"]),
     ]

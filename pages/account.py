@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from admin_core import runtime
 from admin_core.auth import require_access, sign_out
 from admin_core.ui.chrome import md
 
@@ -14,5 +15,10 @@ st.markdown(
     f"- role: **{'Admin' if identity.can_change else 'Viewer'}** "
     f"({'may block and delete users' if identity.can_change else 'may look, not change'})"
 )
-st.caption("Your session ends when your Auth0 sign-in expires, or when you reload the page.")
+limits = runtime.get_settings()
+st.caption(
+    f"Your session ends {limits.session_max_hours:g} h after you signed in, after "
+    f"{limits.session_idle_minutes:g} minutes without activity, when your Auth0 sign-in expires, or when "
+    "you reload the page."
+)
 st.button("Log out", key="account.logout", on_click=sign_out, type="primary", icon=":material/logout:")

@@ -3,9 +3,9 @@
 import streamlit as st
 
 from admin_core import actions, runtime
-from admin_core.auth import require_access
+from admin_core.auth import require_access, require_change, require_session
 from admin_core.directory import PAGE_SIZES, SEARCH_CAP, SORTS, User
-from admin_core.errors import AdminError, UserGone
+from admin_core.errors import AdminError, NotAllowed, UserGone
 from admin_core.ui import listing
 from admin_core.ui.cards import TABLE_COLUMNS, render_card, render_detail, users_frame
 from admin_core.ui.chrome import md
@@ -48,6 +48,11 @@ def _announce(report: actions.ActionReport, *, verb: str) -> None:
     ]
 
 
+def _refused(exc: NotAllowed) -> None:
+    """The whole change was refused (no longer an admin, Auth0 could not confirm the role): say why."""
+    st.session_state[NOTICES] = [md(exc.message)]
+
+
 def close_dialogs() -> None:
     st.session_state.pop(CONFIRM, None)
     st.session_state.pop(DETAIL, None)
@@ -73,14 +78,21 @@ def confirm_delete(users: list[User]) -> None:
         close_dialogs()
         st.rerun()
     if right.button("Delete", key="confirm.delete", type="primary", width="stretch"):
-        report = actions.delete_users(identity=identity, users=users)
-        _announce(report, verb="Deleted")
+        # The identity of this moment, not `identity`: a click in a dialog reruns only the dialog, with the
+        # identity captured on the page's last full run (perhaps before a logout or a timeout).
+        try:
+            report = actions.delete_users(identity=require_change(), users=users)
+        except NotAllowed as exc:
+            _refused(exc)
+        else:
+            _announce(report, verb="Deleted")
         close_dialogs()
         st.rerun()
 
 
 @st.dialog("User details", width="large", on_dismiss=close_dialogs)
 def detail(user_id: str) -> None:
+    require_session()  # the dialog's own reruns skip the page's gate: a signed-out session sees nothing
     directory = runtime.get_directory()
     try:
         with st.spinner("Asking Auth0…"):
@@ -107,7 +119,13 @@ def detail(user_id: str) -> None:
 
 if (wished := st.session_state.pop(TOGGLE, None)) is not None and identity.can_change:
     verb = "Unblocked" if wished.blocked else "Blocked"
-    _announce(actions.set_blocked(identity=identity, user=wished, blocked=not wished.blocked), verb=verb)
+    try:
+        report = actions.set_blocked(identity=require_change(), user=wished, blocked=not wished.blocked)
+    except NotAllowed as exc:
+        _refused(exc)
+        st.rerun()  # the role may have changed with the refusal: draw the page for the role Auth0 gives now
+    else:
+        _announce(report, verb=verb)
 
 if message := st.session_state.pop(TOAST, None):
     st.toast(message, icon=":material/check_circle:")
@@ -224,17 +242,20 @@ if page is not None:
                     if st.button(f"Delete {len(chosen)} selected", key="bulk.delete", type="primary"):
                         st.session_state[CONFIRM] = chosen
                         st.rerun()
-                    if st.button(f"Block {len(chosen)}", key="bulk.block"):
-                        _announce(
-                            actions.block_users(identity=identity, users=chosen, blocked=True), verb="Blocked"
-                        )
-                        st.rerun()
-                    if st.button(f"Unblock {len(chosen)}", key="bulk.unblock"):
-                        _announce(
-                            actions.block_users(identity=identity, users=chosen, blocked=False),
-                            verb="Unblocked",
-                        )
-                        st.rerun()
+                    for blocking, label, key, verb in (
+                        (True, "Block", "bulk.block", "Blocked"),
+                        (False, "Unblock", "bulk.unblock", "Unblocked"),
+                    ):
+                        if st.button(f"{label} {len(chosen)}", key=key):
+                            try:
+                                report = actions.block_users(
+                                    identity=require_change(), users=chosen, blocked=blocking
+                                )
+                            except NotAllowed as exc:
+                                _refused(exc)
+                            else:
+                                _announce(report, verb=verb)
+                            st.rerun()
             elif not mine:
                 st.caption("Tick rows to delete, block or unblock several users at once.")
             if mine:

@@ -209,6 +209,43 @@ def test_a_crash_between_attempted_and_auth0_leaves_the_attempted_row(fresh_tena
     assert fresh_tenant.stats()["requests"].get(DELETE_REQUESTS, 0) == 0
 
 
+# --- the audit log fails closed ---------------------------------------------------------------------
+
+
+def break_the_audit_table(env: dict) -> None:
+    """Drop the table the app writes to, behind its back (a database that lost it, or refuses writes)."""
+    engine = sa.create_engine(load_settings(env, dotenv_path=None).audit_database_url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(sa.text("DROP TABLE audit_events"))
+    finally:
+        engine.dispose()
+
+
+def test_when_the_audit_log_cannot_be_written_no_delete_or_block_reaches_auth0(
+    sign_in, fresh_tenant, app_env
+):
+    at = sign_in("admin")
+    before = {u["user_id"]: u for u in fresh_tenant.users()}
+    target = next(before[uid] for uid in delete_buttons(at) if not before[uid].get("blocked"))
+    break_the_audit_table(app_env)
+
+    at.button(key=f"delete:{target['user_id']}").click().run()
+    at.button(key="confirm.delete").click().run()
+    assert not at.exception and not at.toast
+    (deleted,) = [e.value for e in at.error]
+    at.button(key=f"block:{target['user_id']}").click().run()
+    assert not at.exception and not at.toast
+    (blocked,) = [e.value for e in at.error]
+
+    requests = fresh_tenant.stats()["requests"]
+    assert (requests.get(DELETE_REQUESTS, 0), requests.get("PATCH /api/v2/users/{id}", 0)) == (0, 0)
+    assert not tenant_user(fresh_tenant, target["user_id"]).get("blocked")
+    assert deleted.startswith("Not deleted: ") and blocked.startswith("Not blocked: ")
+    for shown in (deleted, blocked):
+        assert "Not done: the audit log could not be written" in shown, shown
+
+
 # --- PostgreSQL --------------------------------------------------------------------------------------
 
 

@@ -161,3 +161,25 @@ def test_nothing_but_settings_reads_the_environment():
         if path.name != "settings.py":
             text = path.read_text()
             assert "os.environ" not in text and "getenv" not in text, path
+
+
+def test_session_limits_default_to_8_hours_and_30_minutes():
+    s = load()
+    assert (s.session_max_hours, s.session_idle_minutes) == (8.0, 30.0)
+    s = load(SESSION_MAX_HOURS="12", SESSION_IDLE_MINUTES="7.5")
+    assert (s.session_max_hours, s.session_idle_minutes) == (12.0, 7.5)
+
+
+@pytest.mark.parametrize(
+    "name,value,expected",
+    [
+        ("SESSION_MAX_HOURS", "0", "SESSION_MAX_HOURS '0' is not usable: give a number of hours greater than 0, e.g. 8."),
+        ("SESSION_MAX_HOURS", "-3", "SESSION_MAX_HOURS '-3' is not usable: give a number of hours greater than 0, e.g. 8."),
+        ("SESSION_MAX_HOURS", "a day", "SESSION_MAX_HOURS 'a day' is not usable: give a number of hours greater than 0, e.g. 8."),
+        ("SESSION_IDLE_MINUTES", "0", "SESSION_IDLE_MINUTES '0' is not usable: give a number of minutes greater than 0, e.g. 30."),
+        ("SESSION_IDLE_MINUTES", "nan", "SESSION_IDLE_MINUTES 'nan' is not usable: give a number of minutes greater than 0, e.g. 30."),
+        ("SESSION_IDLE_MINUTES", "inf", "SESSION_IDLE_MINUTES 'inf' is not usable: give a number of minutes greater than 0, e.g. 30."),
+    ],
+)  # fmt: skip
+def test_session_limits_must_be_positive_numbers(name, value, expected):
+    assert problems(**{name: value}) == [expected]
