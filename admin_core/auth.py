@@ -357,6 +357,19 @@ def gate(*, admin: bool = False) -> Identity:
         chrome.no_access(identity)
         st.stop()
     if admin and not identity.can_change:
-        st.error("This page is for admins only. Your role lets you view users, not this page.")
+        st.error(ADMINS_ONLY)
         st.stop()
     return identity
+
+
+ADMINS_ONLY = "This page is for admins only. Your role lets you view users, not this page."
+
+
+def admins_only(pages: list) -> None:
+    """What a viewer sees at an admin page's address (a shared link): why not, in words, and the pages they
+    may open instead, on that address (not a silent redirect elsewhere)."""
+    st.title("Admins only")
+    st.error(ADMINS_ONLY)
+    st.markdown("You can open:")
+    for page in pages:
+        st.page_link(page, label=page.title, icon=page.icon)
