@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.helpers import ADMIN, open_signed_out, page_text, sign_in, wait_idle
+from tests.browser.helpers import ADMIN, SIGN_IN_TIMEOUT_MS, open_signed_out, page_text, sign_in, wait_idle
 from tests.support.devtenant_proc import DevTenant
 
 pytestmark = pytest.mark.browser
@@ -61,6 +61,6 @@ def test_signing_in_on_a_directly_opened_page_lands_in_the_full_app(page, fresh_
     """After sign-in on a page Streamlit served without app.py, the person gets the header and the menu."""
     open_signed_out(page, fresh_app.url("/overview", host="127.0.0.1"))
     assert sign_in(page, ADMIN) is not None
-    expect(page.get_by_role("button", name="Log out")).to_be_visible(timeout=30_000)
+    expect(page.get_by_role("button", name="Log out")).to_be_visible(timeout=SIGN_IN_TIMEOUT_MS)
     expect(page.get_by_role("link", name="Audit log")).to_be_visible()
     expect(page.get_by_role("heading", name="Users")).to_be_visible()
