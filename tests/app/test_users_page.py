@@ -191,6 +191,16 @@ def test_every_interaction_runs_app_py_with_the_gate_and_header_as_the_server_do
     assert at.button(key="header.logout").label == "Log out"
 
 
+def test_a_typed_link_with_q_searches_too(app_env, monkeypatch):
+    FakePopup(email="admin@example.com").install(monkeypatch)
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=30)
+    at.query_params.update({"q": "ada"})
+    at.run()
+    assert at.text_input(key="users.text").value == "ada"
+    assert card_names(at) == ["Ada Admin"]
+    assert at.query_params == {"text": "ada"}
+
+
 def test_table_view_columns(sign_in):
     at = sign_in("admin")
     at.query_params["view"] = "table"
