@@ -34,14 +34,18 @@ identity = gate()
 chrome.header(identity, runtime.settings_or_explain())
 
 if identity.can_change:
+    audit = AUDIT
     pages = [USERS, OVERVIEW, AUDIT, ACCOUNT]
 else:
     # A viewer who opens /audit (a shared link) is told why in words, with links to the pages they may see,
     # instead of landing somewhere else without a word.
     allowed = [USERS, OVERVIEW, ACCOUNT]
-    pages = [
-        *allowed,
-        st.Page(lambda: admins_only(allowed), title="Audit log", url_path="audit", visibility="hidden"),
-    ]
-with pages_run_by_app():
-    st.navigation(pages, position="top").run()
+    audit = st.Page(lambda: admins_only(allowed), title="Audit log", url_path="audit", visibility="hidden")
+    pages = [*allowed, audit]
+with pages_run_by_app() as wanted:
+    chosen = st.navigation(pages, position="top")
+    # A fresh server process ran a pages/ file directly and sent this session here (see require_access).
+    target = {"users": USERS, "overview": OVERVIEW, "audit": audit, "account": ACCOUNT}.get(wanted or "")
+    if target is not None and target is not chosen:
+        st.switch_page(target, query_params=st.query_params.to_dict())
+    chosen.run()
