@@ -3,7 +3,7 @@
 import streamlit as st
 
 from admin_core import runtime
-from admin_core.auth import current_identity, gate, pages_run_by_app
+from admin_core.auth import admins_only, current_identity, gate, pages_run_by_app
 from admin_core.ui import chrome
 
 st.set_page_config(page_title="Auth0 User Admin", page_icon=":material/group:", layout="wide")
@@ -13,16 +13,39 @@ OVERVIEW = st.Page("pages/overview.py", title="Overview", icon=":material/monito
 AUDIT = st.Page("pages/audit.py", title="Audit log", icon=":material/history:", url_path="audit")
 ACCOUNT = st.Page("pages/account.py", title="Account", icon=":material/account_circle:", url_path="account")
 
+
+def _sign_in_first() -> None:
+    """The signed-out navigation's default page (at `/`); it never runs: the gate below stops first."""
+
+
 signed_in = current_identity()
 if signed_in is None or not signed_in.can_view:
-    # Keep every address valid (so /users still lands here after sign-in) but show no menu to anyone
-    # without access; none of these pages runs.
-    st.navigation([USERS, OVERVIEW, AUDIT, ACCOUNT], position="hidden")
+    # Register every address before the gate, so a shared link (/users?text=ada, /audit) is remembered
+    # through the sign-in instead of ending in Streamlit's "Page not found" dialog. A default page has the
+    # URL path "" (Streamlit matches a requested page by URL path), so the default here is a page of its
+    # own and each real page keeps its name; after sign-in the requested page is found by its hash. No
+    # menu is shown and none of these pages runs.
+    sign_in_first = st.Page(_sign_in_first, title="Sign in", url_path="sign-in", default=True)
+    users_by_name = st.Page("pages/users.py", title="Users", url_path="users")
+    st.navigation([sign_in_first, users_by_name, OVERVIEW, AUDIT, ACCOUNT], position="hidden")
 
 # Nothing below runs, and no Management API call is made, until a verified admin or viewer is signed in.
 identity = gate()
 chrome.header(identity, runtime.settings_or_explain())
 
-pages = [USERS, OVERVIEW, AUDIT, ACCOUNT] if identity.can_change else [USERS, OVERVIEW, ACCOUNT]
-with pages_run_by_app():
-    st.navigation(pages, position="top").run()
+if identity.can_change:
+    audit = AUDIT
+    pages = [USERS, OVERVIEW, AUDIT, ACCOUNT]
+else:
+    # A viewer who opens /audit (a shared link) is told why in words, with links to the pages they may see,
+    # instead of landing somewhere else without a word.
+    allowed = [USERS, OVERVIEW, ACCOUNT]
+    audit = st.Page(lambda: admins_only(allowed), title="Audit log", url_path="audit", visibility="hidden")
+    pages = [*allowed, audit]
+with pages_run_by_app() as wanted:
+    chosen = st.navigation(pages, position="top")
+    # A fresh server process ran a pages/ file directly and sent this session here (see require_access).
+    target = {"users": USERS, "overview": OVERVIEW, "audit": audit, "account": ACCOUNT}.get(wanted or "")
+    if target is not None and target is not chosen:
+        st.switch_page(target, query_params=st.query_params.to_dict())
+    chosen.run()

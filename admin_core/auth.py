@@ -11,6 +11,7 @@ import asyncio
 import hmac
 import logging
 import secrets
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -463,13 +464,15 @@ def _fail(actor: Actor | None, message: str) -> None:
 
 
 ENTERED_VIA_APP_KEY = "auth.entered_via_app"
+WANTED_PAGE_KEY = "auth.wanted_page"  # the page file (stem) a direct run was asked for; app.py goes there
 
 
 @contextmanager
-def pages_run_by_app() -> Iterator[None]:
-    """app.py runs the chosen page inside this; the session then counts as having started from app.py."""
+def pages_run_by_app() -> Iterator[str | None]:
+    """app.py runs the chosen page inside this; the session then counts as having started from app.py.
+    Yields the page (file stem, e.g. "overview") a direct run of a pages/ file was asked for, if any."""
     st.session_state[ENTERED_VIA_APP_KEY] = True
-    yield
+    yield st.session_state.pop(WANTED_PAGE_KEY, None)
 
 
 def require_access(*, admin: bool = False) -> Identity:
@@ -477,14 +480,18 @@ def require_access(*, admin: bool = False) -> Identity:
 
     A fresh server process serves `pages/<name>.py` without app.py until some session has called
     st.navigation(); the gate keeps such a run safe, and switching to app.py once the person is signed in
-    gives them the header and the menu.
+    gives them the header and the menu. The page asked for and the URL's parameters go along, so app.py
+    shows that page with that view (a shared link), not its default page.
     """
     identity = gate(admin=admin)
     ctx = get_script_run_ctx()
     if ctx is not None and not st.session_state.get(ENTERED_VIA_APP_KEY):
         main = Path(ctx.main_script_path)
         if main.name == "app.py":
-            st.switch_page(str(main))
+            caller = sys._getframe(1).f_globals.get("__file__")  # the page file that called us
+            if caller:
+                st.session_state[WANTED_PAGE_KEY] = Path(caller).stem
+            st.switch_page(str(main), query_params=st.query_params.to_dict())
     return identity
 
 
@@ -501,6 +508,45 @@ def gate(*, admin: bool = False) -> Identity:
         chrome.no_access(identity)
         st.stop()
     if admin and not identity.can_change:
-        st.error("This page is for admins only. Your role lets you view users, not this page.")
+        st.error(ADMINS_ONLY)
+        _offer_pages_on_a_direct_run()
         st.stop()
     return identity
+
+
+ADMINS_ONLY = "This page is for admins only. Your role lets you view users, not this page."
+
+
+# The pages a viewer may open, as files: a fresh server process runs pages/ files without app.py, and there
+# st.page_link finds pages by file.
+VIEWER_PAGE_FILES = (
+    ("pages/users.py", "Users"),
+    ("pages/overview.py", "Overview"),
+    ("pages/account.py", "Account"),
+)
+
+
+def _offer_pages_on_a_direct_run() -> None:
+    """On a fresh server process (a pages/ file run without app.py; see require_access) a viewer at an admin
+    page gets links to the pages they may see; with app.py running, app.py's navigation shows `admins_only`
+    at that address instead, and this never runs."""
+    ctx = get_script_run_ctx()
+    if (
+        ctx is None
+        or Path(ctx.main_script_path).name != "app.py"
+        or st.session_state.get(ENTERED_VIA_APP_KEY)
+    ):
+        return
+    st.markdown("You can open:")
+    for path, label in VIEWER_PAGE_FILES:
+        st.page_link(path, label=label)
+
+
+def admins_only(pages: list) -> None:
+    """What a viewer sees at an admin page's address (a shared link): why not, in words, and the pages they
+    may open instead, on that address (not a silent redirect elsewhere)."""
+    st.title("Admins only")
+    st.error(ADMINS_ONLY)
+    st.markdown("You can open:")
+    for page in pages:
+        st.page_link(page, label=page.title, icon=page.icon)

@@ -151,23 +151,8 @@ def share_script_cache() -> None:
 
 
 def run_app_script_every_time() -> None:
-    """Make AppTest run app.py on every rerun, as `streamlit run` does.
+    """Make AppTest run app.py on every rerun, as `streamlit run` does (for the whole bench process); the
+    tests use the same function per test (tests/support/apptest.py explains why)."""
+    from tests.support.apptest import run_app_script_every_time as like_the_server
 
-    AppTest resets Streamlit's "this app uses a pages/ folder" flag before each run, and a project with a
-    pages/ folder then runs in the old multipage mode: after the first run only the selected page file
-    runs, without app.py (no gate, header or st.navigation). A real server clears that flag for good the
-    first time any session calls st.navigation(), so every later rerun executes app.py and the page inside
-    it; timing the page alone would leave out what app.py costs on every rerun.
-    """
-    from streamlit.runtime.pages_manager import PagesManager
-
-    if getattr(PagesManager.__init__, "_bench_v2", False):
-        return
-    original = PagesManager.__init__
-
-    def init(self, *args, **kwargs) -> None:
-        original(self, *args, **kwargs)
-        PagesManager.uses_pages_directory = False
-
-    init._bench_v2 = True  # type: ignore[attr-defined]
-    PagesManager.__init__ = init  # type: ignore[method-assign]
+    like_the_server()

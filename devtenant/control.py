@@ -33,7 +33,10 @@ Stats (``GET /__dev/stats``)::
 
 ``requests`` counts every request except ``/__dev/*`` and ``/healthz`` (faulted and 429 ones too),
 keyed by "METHOD route-template"; ``management_requests`` counts requests under ``/api/v2``;
-``token_grants`` counts tokens issued (successful grants) by grant type.
+``token_grants`` counts tokens issued (successful grants) by grant type. Once a Management API GET with a
+query string has come in, ``last_query`` holds the decoded query parameters of the latest such request per
+key, e.g. ``{"GET /api/v2/users": {"q": "email:ada*", "page": "0", ...}}`` (so a test can read the literal
+search the app sent); ``/__dev/reset`` clears it with the counters.
 
 Users (``/__dev/users``): ``GET`` lists every user, ``POST`` creates one (``roles``, ``password`` too);
 ``PUT /__dev/users/{id}/roles`` with ``{"roles": ["User Viewer"]}`` replaces a user's roles and
@@ -54,7 +57,7 @@ import math
 import threading
 import time
 from typing import TYPE_CHECKING
-from urllib.parse import unquote
+from urllib.parse import parse_qsl, unquote
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
@@ -241,6 +244,16 @@ def is_loopback(client) -> bool:
         return False
 
 
+def _last_queries(tenant: Tenant) -> dict[str, dict[str, str]]:
+    """The latest query parameters per Management API GET route, kept on the current Stats object so that
+    a reset (which replaces it) clears them together with the counters. Call with the tenant lock held."""
+    stats = tenant.stats
+    last = getattr(stats, "last_query", None)
+    if last is None:
+        last = stats.last_query = {}
+    return last
+
+
 def _is_control(path: str) -> bool:
     return path == "/healthz" or path == "/__dev" or path.startswith("/__dev/")
 
@@ -274,6 +287,9 @@ class ControlMiddleware:
                 tenant.stats.requests[key] += 1
                 if api:
                     tenant.stats.management_requests += 1
+                    if method == "GET" and scope.get("query_string"):
+                        query = parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True)
+                        _last_queries(tenant)[key] = dict(query)
         if api:
             allowed, extra = tenant.limiter.take()
         else:
@@ -353,7 +369,10 @@ def routes(tenant: Tenant) -> list[Route]:
 
     async def stats(request: Request) -> Response:
         with tenant.lock:
-            return JSONResponse(tenant.stats.as_json())
+            body = tenant.stats.as_json()
+            if last := _last_queries(tenant):
+                body["last_query"] = dict(sorted(last.items()))
+            return JSONResponse(body)
 
     async def reset(request: Request) -> Response:
         tenant.reset()

@@ -11,6 +11,7 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from admin_core.settings import SETTINGS
+from tests.support.apptest import run_app_script_every_time
 from tests.support.browserless import FakePopup
 from tests.support.devtenant_proc import DevTenant
 
@@ -63,6 +64,13 @@ def app_env(fresh_tenant: DevTenant, tmp_path: Path, monkeypatch) -> dict[str, s
 def clear_app_caches() -> None:
     st.cache_data.clear()
     st.cache_resource.clear()
+
+
+@pytest.fixture(autouse=True)
+def apptest_runs_app_py_like_the_server(monkeypatch) -> None:
+    """Every AppTest in every test runs app.py on every rerun, as `streamlit run` does (see
+    tests/support/apptest.py): page tests then see the gate, the header and the menu on every interaction."""
+    run_app_script_every_time(monkeypatch)
 
 
 @pytest.fixture

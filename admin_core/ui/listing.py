@@ -61,10 +61,11 @@ def _int(raw: str | None, default: int, allowed=None, low: int = 0, high: int = 
 
 
 def from_params(params: dict[str, str]) -> ListingState:
-    """Read the state from the URL, ignoring anything malformed (links get edited by hand)."""
+    """Read the state from the URL, ignoring anything malformed (links get edited by hand). `q` is taken
+    for the search text too (people type `/users?q=ada`); the URL then shows it as `text`."""
     size = _int(params.get("size"), 24, allowed=PAGE_SIZES)
     return ListingState(
-        text=(params.get("text") or "")[:500],
+        text=(params.get("text") or params.get("q") or "")[:500],
         advanced=params.get("advanced") == "1",
         blocked=params.get("blocked") == "1",
         never=params.get("never") == "1",

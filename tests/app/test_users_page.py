@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -17,6 +19,16 @@ STAFF = {"admin@example.com", "viewer@example.com", "staff@example.com"}
 
 def list_requests(tenant) -> int:
     return tenant.stats()["requests"].get("GET /api/v2/users", 0)
+
+
+def last_search(tenant) -> dict[str, str]:
+    """The query parameters of the latest user listing the dev tenant answered (literally as sent)."""
+    return tenant.stats()["last_query"]["GET /api/v2/users"]
+
+
+def infos(at: AppTest) -> list[str]:
+    """The page's own st.info messages (app.py's header adds the dev tenant banner on every run)."""
+    return [i.value for i in at.info if not i.value.startswith("Local dev tenant at ")]
 
 
 def card_names(at: AppTest) -> list[str]:
@@ -52,12 +64,6 @@ def test_viewer_sees_cards_but_no_change_controls(sign_in):
     assert not [b for b in at.button if b.key and b.key.startswith(("delete:", "block:", "bulk."))]
 
 
-def md_escaped(text: str) -> str:
-    from admin_core.ui.chrome import md
-
-    return md(text)
-
-
 def avatar_sources(at: AppTest) -> list[str]:
     """What each st.image shows: an http(s) URL, or the decoded SVG markup of an initials avatar."""
     import base64
@@ -71,11 +77,13 @@ def avatar_sources(at: AppTest) -> list[str]:
 
 
 def test_card_for_a_user_without_name_who_never_logged_in(sign_in, fresh_tenant):
-    user = find(fresh_tenant, lambda u: "name" not in u and "last_login" not in u)
+    # A nickname of letters only, so the expected card title is the nickname as typed (no Markdown escapes).
+    user = find(
+        fresh_tenant,
+        lambda u: "name" not in u and "last_login" not in u and (u.get("nickname") or "").isalpha(),
+    )
     at = search(sign_in("admin"), user["email"])
-    assert card_names(at) == [
-        md_escaped(user.get("nickname") or user["email"])
-    ]  # falls back to nickname, email
+    assert card_names(at) == [user["nickname"]]  # no name: the nickname
     assert any(m.value.startswith("Last login **never** · 0 logins") for m in at.markdown)
 
 
@@ -107,10 +115,16 @@ def test_paging_costs_one_list_request_per_page_and_none_when_warm(sign_in, fres
     assert fresh_tenant.stats()["token_grants"]["client_credentials"] == 1
 
 
-def test_search_escapes_lucene_so_operators_find_nothing_extra(sign_in):
-    at = search(sign_in("admin"), "a OR *")
+def test_search_escapes_lucene_so_operators_find_nothing_extra(sign_in, fresh_tenant):
+    # Lowercasing leaves "*" and ":" as they are: unescaped, "mar*" and "blocked:true" would find people.
+    at = search(sign_in("admin"), "Mar* OR blocked:true")
+    assert last_search(fresh_tenant)["q"] == (
+        r"(email:mar\*\ or\ blocked\:true* OR name:mar\*\ or\ blocked\:true* OR nickname:mar\*\ or\ blocked\:true*)"
+    )
     assert not delete_buttons(at)
-    assert any("No users match" in i.value for i in at.info)
+    assert infos(at) == [
+        "No users match. Widen the search: fewer characters, no filters, or switch off Advanced."
+    ]
 
 
 def test_plain_search_finds_by_email_prefix(sign_in, fresh_tenant):
@@ -137,6 +151,25 @@ def test_advanced_lucene_and_its_syntax_errors(sign_in, fresh_tenant):
     assert not at.error
 
 
+def test_the_widgets_write_the_view_to_the_url(sign_in):
+    at = sign_in("admin")
+    assert at.query_params == {}
+    at = search(at, "mar")
+    assert at.query_params == {"text": "mar"}
+    at = search(at, "")
+    at.checkbox(key="users.never").check().run()
+    assert at.query_params == {"never": "1"}
+    at.segmented_control(key="users.view").set_value("table").run()
+    assert at.query_params == {"never": "1", "view": "table"}
+    at.checkbox(key="users.never").uncheck().run()
+    at.selectbox(key="users.sort").set_value("email").run()
+    assert at.query_params == {"sort": "email", "view": "table"}
+    at.button(key="page.next").click().run()
+    assert at.query_params == {"sort": "email", "view": "table", "page": "1"}
+    at.selectbox(key="users.size").set_value(50).run()
+    assert at.query_params == {"sort": "email", "view": "table", "size": "50"}  # back to page 1
+
+
 def test_filters_and_state_live_in_query_params(app_env, monkeypatch):
     FakePopup(email="admin@example.com").install(monkeypatch)
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=30)
@@ -147,6 +180,25 @@ def test_filters_and_state_live_in_query_params(app_env, monkeypatch):
     assert frame["blocked"].all()
     assert list(frame["email"]) == sorted(frame["email"])
     assert at.query_params["blocked"] == ["1"] or at.query_params["blocked"] == "1"
+
+
+def test_every_interaction_runs_app_py_with_the_gate_and_header_as_the_server_does(sign_in):
+    at = sign_in("admin")
+    at.button(key="page.next").click().run()
+    assert any("Page **2** of **7**" in m.value for m in at.markdown)
+    assert at.button(key="header.logout").label == "Log out"  # the header, drawn by app.py
+    at = search(at, "mar")
+    assert at.button(key="header.logout").label == "Log out"
+
+
+def test_a_typed_link_with_q_searches_too(app_env, monkeypatch):
+    FakePopup(email="admin@example.com").install(monkeypatch)
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=30)
+    at.query_params.update({"q": "ada"})
+    at.run()
+    assert at.text_input(key="users.text").value == "ada"
+    assert card_names(at) == ["Ada Admin"]
+    assert at.query_params == {"text": "ada"}
 
 
 def test_table_view_columns(sign_in):
@@ -166,12 +218,48 @@ def test_delete_flow_with_dialog_and_toast(sign_in, fresh_tenant):
     target = next(k for k in delete_buttons(at)).split(":", 1)[1]
     email = next(u["email"] for u in fresh_tenant.users() if u["user_id"] == target)
     at.button(key=f"delete:{target}").click().run()
-    assert any(md_escaped(email) in m.value for m in at.markdown)
+    # The id's part after "auth0|" is letters and digits: found as typed whatever the Markdown escaping.
+    assert any("user_id: auth0" in m.value and target.split("|", 1)[1] in m.value for m in at.markdown)
     assert fresh_tenant.stats()["requests"].get("DELETE /api/v2/users/{id}", 0) == 0
     at.button(key="confirm.delete").click().run()
     assert [t.value for t in at.toast] == [f"Deleted {email}"]
     assert target not in {u["user_id"] for u in fresh_tenant.users()}
     assert f"delete:{target}" not in delete_buttons(at)
+
+
+def test_a_delete_refreshes_the_other_views_seen_before(sign_in, fresh_tenant):
+    at = sign_in("admin")
+    target = delete_buttons(at)[0].split(":", 1)[1]
+    email = next(u["email"] for u in fresh_tenant.users() if u["user_id"] == target)
+    at = search(at, email)  # a second cached view holding the user
+    assert delete_buttons(at) == [f"delete:{target}"]
+    at = search(at, "")  # back to the first page (cached)
+    before = list_requests(fresh_tenant)
+    at.button(key=f"delete:{target}").click().run()
+    at.button(key="confirm.delete").click().run()
+    assert list_requests(fresh_tenant) - before == 1  # the page shown, asked again
+    at = search(at, email)
+    assert list_requests(fresh_tenant) - before == 2  # the search seen before is asked again, not cached
+    assert delete_buttons(at) == []
+    assert infos(at) == [
+        "No users match. Widen the search: fewer characters, no filters, or switch off Advanced."
+    ]
+
+
+def test_a_block_refreshes_the_other_views_seen_before(sign_in, fresh_tenant):
+    at = sign_in("admin")
+    page_one = [k.split(":", 1)[1] for k in delete_buttons(at)]
+    user = next(u for u in fresh_tenant.users() if u["user_id"] in page_one and not u.get("blocked"))
+    at = search(at, user["email"])
+    assert at.button(key=f"block:{user['user_id']}").label == "Block"
+    at = search(at, "")
+    before = list_requests(fresh_tenant)
+    at.button(key=f"block:{user['user_id']}").click().run()
+    assert [t.value for t in at.toast] == [f"Blocked {user['email']}"]
+    assert list_requests(fresh_tenant) - before == 1
+    at = search(at, user["email"])
+    assert list_requests(fresh_tenant) - before == 2
+    assert at.button(key=f"block:{user['user_id']}").label == "Unblock"
 
 
 def test_cancel_deletes_nothing(sign_in, fresh_tenant):
@@ -221,7 +309,32 @@ def test_detail_shows_profile_identities_metadata_and_roles(sign_in, fresh_tenan
     table = at.table[0].value
     assert table.loc["User ID", "value"] == admin_id
     assert table.loc["Roles", "value"] == "User Admin"
-    assert len(at.json) >= 4
+    profile, identities, app_metadata, user_metadata = (json.loads(j.value) for j in at.json)
+    assert profile["email"] == "admin@example.com" and profile["name"] == "Ada Admin"
+    assert [(i["connection"], i["provider"], i["isSocial"]) for i in identities] == [
+        ("Username-Password-Authentication", "auth0", False)
+    ]
+    assert app_metadata == {"staff": True}
+    assert user_metadata == {}
+
+
+def test_detail_of_a_social_user_shows_their_identity_and_both_metadata(sign_in, fresh_tenant):
+    user = find(
+        fresh_tenant,
+        lambda u: (
+            u["identities"][0]["connection"] == "google-oauth2"
+            and u.get("user_metadata")
+            and u.get("app_metadata")
+        ),
+    )
+    at = search(sign_in("admin"), user["email"])
+    at.button(key=f"detail:{user['user_id']}").click().run()
+    _, identities, app_metadata, user_metadata = (json.loads(j.value) for j in at.json)
+    assert [(i["connection"], i["provider"], i["isSocial"]) for i in identities] == [
+        ("google-oauth2", "google-oauth2", True)
+    ]
+    assert sorted(app_metadata) == ["plan", "region"]
+    assert sorted(user_metadata) == ["locale", "newsletter"]
 
 
 def test_the_wrapper_refuses_self_delete_and_self_block(app_env):
@@ -270,17 +383,33 @@ def test_export_gives_every_result_of_the_search_as_csv(sign_in, fresh_tenant):
     import io
 
     at = sign_in("admin")
-    at.checkbox(key="users.blocked").check().run()
+    assert len(delete_buttons(at)) == 23  # this page: 24 cards (one is the admin's own)
+    assert at.button(key="users.export").label == "Export all 153 results as CSV"
     before = list_requests(fresh_tenant)
     at.button(key="users.export").click().run()
-    blocked = sorted(u["user_id"] for u in fresh_tenant.users() if u.get("blocked"))
-    assert list_requests(fresh_tenant) - before == 1  # 8 blocked users fit in one page of 100
+    assert list_requests(fresh_tenant) - before == 2  # 153 users: pages of 100, 100 + 53
     (button,) = [b for b in at.get("download_button")]
-    assert f"Download {len(blocked)} users as CSV" in button.proto.label
+    assert button.proto.label == "Download 153 users as CSV"
     data = at.session_state["users.export_data"][3]
     rows = list(csv.DictReader(io.StringIO(data)))
-    assert sorted(r["user_id"] for r in rows) == blocked
+    assert len(rows) == 153
+    assert sorted(r["user_id"] for r in rows) == sorted(u["user_id"] for u in fresh_tenant.users())
     assert set(rows[0]) >= {"name", "email", "last_login", "blocked", "user_id"}
+
+
+def test_export_of_a_filtered_search_gives_only_its_results(sign_in, fresh_tenant):
+    import csv
+    import io
+
+    at = sign_in("admin")
+    at.checkbox(key="users.blocked").check().run()
+    at.button(key="users.export").click().run()
+    (button,) = [b for b in at.get("download_button")]
+    assert button.proto.label == "Download 8 users as CSV"
+    rows = list(csv.DictReader(io.StringIO(at.session_state["users.export_data"][3])))
+    assert sorted(r["user_id"] for r in rows) == sorted(
+        u["user_id"] for u in fresh_tenant.users() if u.get("blocked")
+    )
 
 
 def test_one_token_grant_for_the_process_across_sessions_and_reruns(sign_in, fresh_tenant):

@@ -11,6 +11,25 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 
 
+# What the bench's targets state, per view (README "Benchmark"): one Management API request for a cold view,
+# none for a warm one. A dev tenant of N generated users also holds the 3 staff accounts.
+ONE_REQUEST = {"management_requests": 1, "requests": {"GET /api/v2/users": 1}, "token_grants": {}}
+NO_REQUEST = {"management_requests": 0, "requests": {}, "token_grants": {}}
+DELETE_AND_REFETCH = {
+    "management_requests": 2,
+    "requests": {"DELETE /api/v2/users/{id}": 1, "GET /api/v2/users": 1},
+    "token_grants": {},
+}
+OVERVIEW_BUDGET = {"100": 3, "1000": 12}  # min(ceil(N/100) + 1, 30) for 103 and 1,003 users
+REQUEST_TARGETS = [
+    "Users view cold: 1 request",
+    "Users view warm: 0 requests",
+    "Overview cold: <= min(ceil(N/100)+1, 30) requests",
+    "Overview warm: 0 requests",
+    "Token grants: 1 per process per token lifetime",
+]
+
+
 def test_quick_bench_counts_requests_and_token_grants(tmp_path: Path) -> None:
     env = dict(os.environ, STREAMLIT_BROWSER_GATHER_USAGE_STATS="false")
     done = subprocess.run(  # noqa: S603
@@ -27,14 +46,41 @@ def test_quick_bench_counts_requests_and_token_grants(tmp_path: Path) -> None:
     assert {"platform", "cpu_count", "python"} <= set(results["machine"])
     for size, entry in results["sizes"].items():
         views = entry["views"]
+        assert views["total_users"] == {"100": 103, "1000": 1003}[size]
+        for view in ("users_cold", "next_cold", "search_cold"):
+            assert (views[view]["requests"], views[view]["detail"]) == (1, ONE_REQUEST), (
+                size,
+                view,
+                views[view],
+            )
+        for view in ("users_warm", "next_warm", "search_warm", "overview_warm"):
+            assert (views[view]["requests"], views[view]["detail"]) == (0, NO_REQUEST), (
+                size,
+                view,
+                views[view],
+            )
+        for view in ("delete_cold", "delete_warm"):
+            assert views[view]["detail"] == DELETE_AND_REFETCH, (size, view, views[view])
+        assert views["overview_budget"] == OVERVIEW_BUDGET[size]
+        overview = views["overview_cold"]
+        assert 1 <= overview["requests"] <= OVERVIEW_BUDGET[size], (size, overview)
+        assert set(overview["detail"]["requests"]) == {"GET /api/v2/users"}, (size, overview)
+        assert overview["detail"]["token_grants"] == {}
         for view in ("users_cold", "users_warm", "next_cold", "search_cold", "overview_cold", "delete_cold"):
-            assert isinstance(views[view]["requests"], int), (size, view, views[view])
             assert views[view]["seconds"] > 0
-        assert views["total_users"] >= int(size)
-        assert isinstance(entry["tokens"]["client_credentials_grants"], int)
-    assert results["targets"], "no target verdicts"
+        assert entry["tokens"] == {
+            "sessions": 5,
+            "reruns": 40,
+            "client_credentials_grants": 1,
+            "client_credentials_grants_during_reruns": 0,
+            "management_requests_during_reruns": 0,
+        }, (size, entry["tokens"])
+    assert [t["target"] for t in results["targets"]] == REQUEST_TARGETS
+    failed = [t for t in results["targets"] if t["met"] is not True]
+    assert not failed, failed
     table = (tmp_path / "results.md").read_text()
     assert "Requests: Users view, cold / warm" in table and "Requests: Users view" in done.stdout
+    assert "Targets met: 5 of 5." in table, table
 
 
 def test_quick_bench_timing_part_runs_with_floors_that_match_the_app(tmp_path: Path) -> None:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.browser.helpers import BROWSER_TIMEOUT_MS
 from tests.support.app_server import LOG_TAIL, AppServer
 from tests.support.chromium import CHROMIUM, LAUNCH_ARGS
 from tests.support.devtenant_proc import DevTenant
@@ -81,7 +82,7 @@ def chromium():
 def context(chromium):
     """A fresh browser profile per test: no cookies (so no Auth0 SSO session) carried between tests."""
     ctx = chromium.new_context(viewport={"width": 1440, "height": 1000})
-    ctx.set_default_timeout(20_000)
+    ctx.set_default_timeout(BROWSER_TIMEOUT_MS)
     yield ctx
     ctx.close()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 
 from playwright.sync_api import Error as PlaywrightError
@@ -13,10 +14,18 @@ OAUTH_IFRAME = 'iframe[title="streamlit_oauth.authorize_button"]'
 ADMIN = "admin@example.com"
 VIEWER = "viewer@example.com"
 STAFF = "staff@example.com"
-SIGN_IN_TIMEOUT_MS = 30_000
+# One timeout for every browser wait that depends on a script rerun (set BROWSER_TIMEOUT_MS to change it):
+# on a busy 2-core machine a rerun can take seconds, and Playwright's own default for `expect` is 5 s, which
+# failed CI runs for no fault of the app. Used by the context fixtures (`set_default_timeout`) and set here
+# for every `expect(...)`; a wait that passes early costs nothing.
+BROWSER_TIMEOUT_MS = int(os.environ.get("BROWSER_TIMEOUT_MS") or 20_000)
+SIGN_IN_TIMEOUT_MS = max(
+    30_000, BROWSER_TIMEOUT_MS
+)  # a popup, a form post, the component's 1 s poll, a rerun
+expect.set_options(timeout=BROWSER_TIMEOUT_MS)
 
 
-def wait_idle(page: Page, timeout: float = 20_000) -> None:
+def wait_idle(page: Page, timeout: float = BROWSER_TIMEOUT_MS) -> None:
     """Until the current script run has finished (Streamlit marks its root element)."""
     page.wait_for_function(
         "() => document.querySelector('[data-testid=\"stApp\"]')"

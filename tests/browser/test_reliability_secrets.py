@@ -22,7 +22,14 @@ from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import expect
 
 from admin_core.ui.chrome import md
-from tests.browser.helpers import ADMIN, card_delete_buttons, open_signed_out, sign_in, wait_idle
+from tests.browser.helpers import (
+    ADMIN,
+    BROWSER_TIMEOUT_MS,
+    card_delete_buttons,
+    open_signed_out,
+    sign_in,
+    wait_idle,
+)
 from tests.support.devtenant_proc import CLIENT_ID, CLIENT_SECRET
 
 pytestmark = [pytest.mark.browser, pytest.mark.case("6 secrets")]
@@ -179,7 +186,7 @@ def test_no_secret_or_token_reaches_the_browser_or_the_log_through_a_whole_sessi
     box.fill("secrets-victim")
     box.press("Enter")
     wait_idle(page)
-    expect(card_delete_buttons(page)).to_have_count(1, timeout=10_000)
+    expect(card_delete_buttons(page)).to_have_count(1, timeout=BROWSER_TIMEOUT_MS)
     card_delete_buttons(page).click()
     confirm = page.get_by_role("dialog")
     expect(confirm.get_by_text(VICTIM["email"])).to_be_visible()

@@ -14,6 +14,8 @@ from playwright.sync_api import Page, expect
 
 from tests.browser.helpers import (
     ADMIN,
+    BROWSER_TIMEOUT_MS,
+    SIGN_IN_TIMEOUT_MS,
     VIEWER,
     card_delete_buttons,
     open_signed_out,
@@ -49,7 +51,7 @@ def assert_signed_in_as(page: Page, *, name: str, email: str, role: str, not_nam
 
 
 def assert_signed_out(page: Page) -> None:
-    expect(sign_in_button(page)).to_be_visible(timeout=30_000)
+    expect(sign_in_button(page)).to_be_visible(timeout=SIGN_IN_TIMEOUT_MS)
     wait_idle(page)
     expect(page.get_by_role("button", name="Log out")).to_have_count(0)
     expect(page.get_by_role("button", name="Details", exact=True)).to_have_count(0)
@@ -64,7 +66,7 @@ def click_and_settle(page: Page, name: str) -> None:
 def test_admin_and_viewer_signed_in_at_once_each_see_only_their_own_session(chromium, context, app):
     admin = context.new_page()
     viewer_context = chromium.new_context(viewport={"width": 1440, "height": 1000})
-    viewer_context.set_default_timeout(20_000)
+    viewer_context.set_default_timeout(BROWSER_TIMEOUT_MS)
     try:
         viewer = viewer_context.new_page()
         open_signed_out(admin, app.url("/"))

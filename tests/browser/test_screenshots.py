@@ -14,7 +14,14 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.helpers import ADMIN, card_delete_buttons, open_signed_out, sign_in, wait_idle
+from tests.browser.helpers import (
+    ADMIN,
+    BROWSER_TIMEOUT_MS,
+    card_delete_buttons,
+    open_signed_out,
+    sign_in,
+    wait_idle,
+)
 from tests.support.devtenant_proc import DevTenant
 
 pytestmark = [
@@ -57,7 +64,7 @@ def shots_app(shots_tenant, start_app_server):
 @pytest.fixture
 def context(chromium):
     ctx = chromium.new_context(viewport={"width": WIDTH, "height": HEIGHT}, device_scale_factor=1)
-    ctx.set_default_timeout(20_000)
+    ctx.set_default_timeout(BROWSER_TIMEOUT_MS)
     yield ctx
     ctx.close()
 
@@ -101,7 +108,9 @@ def test_screenshots(page: Page, shots_app, shots_tenant: DevTenant):
     expect(page.get_by_role("button", name="Details").first).to_be_visible()
     page.locator('[data-testid="stImage"] img').last.wait_for()
     page.wait_for_load_state("networkidle")
-    expect(page.get_by_test_id("stToast")).to_have_count(0, timeout=15_000)  # "Signed in as ..." has gone
+    expect(page.get_by_test_id("stToast")).to_have_count(
+        0, timeout=max(15_000, BROWSER_TIMEOUT_MS)
+    )  # "Signed in as ..." has gone
     taken.append(shoot(page, "users-grid"))
 
     view = page.locator(".st-key-users-view")
@@ -136,7 +145,9 @@ def test_screenshots(page: Page, shots_app, shots_tenant: DevTenant):
     wait_idle(page)
     page.mouse.move(0, HEIGHT - 1)
     taken.append(shoot(page, "delete-toast"))
-    expect(toast).to_have_count(0, timeout=15_000)  # gone by itself, so it is not on the next pictures
+    expect(toast).to_have_count(
+        0, timeout=max(15_000, BROWSER_TIMEOUT_MS)
+    )  # gone by itself, so it is not on the next pictures
 
     go(page, "Overview")
     expect(page.get_by_test_id("stMetric").first).to_be_visible()

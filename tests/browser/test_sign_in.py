@@ -7,6 +7,7 @@ from playwright.sync_api import expect
 
 from tests.browser.helpers import (
     ADMIN,
+    SIGN_IN_TIMEOUT_MS,
     STAFF,
     VIEWER,
     card_delete_buttons,
@@ -71,7 +72,7 @@ def test_logout_ends_the_auth0_session_so_signing_in_again_asks_for_the_password
     logout_button(page).click()
 
     # The sign-in screen sends the browser through Auth0's logout, which returns to APP_URL signed out.
-    expect(sign_in_button(page)).to_be_visible(timeout=30_000)
+    expect(sign_in_button(page)).to_be_visible(timeout=SIGN_IN_TIMEOUT_MS)
     assert browser_tenant.stats()["requests"].get("GET /v2/logout", 0) == logouts_before + 1
     assert page.url.rstrip("/") == app.app_url
     expect(page.locator("#auth0-logout")).to_have_count(0)
@@ -87,7 +88,7 @@ def test_the_signed_out_screen_shows_no_menu_of_the_previous_session(page, app):
     expect(page.get_by_text("Audit log", exact=True)).to_be_visible()
     page.route("**/v2/logout**", lambda route: route.abort())
     logout_button(page).click()
-    expect(page.get_by_text("You have signed out.")).to_be_visible(timeout=30_000)
+    expect(page.get_by_text("You have signed out.")).to_be_visible(timeout=SIGN_IN_TIMEOUT_MS)
     wait_idle(page)
     shown = [
         name
