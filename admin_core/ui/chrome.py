@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import html
 import logging
+import re
+from pathlib import Path
 
 import httpx
 import streamlit as st
@@ -12,13 +14,39 @@ from admin_core.settings import Settings, SettingsError
 
 log = logging.getLogger(__name__)
 
+# The browser tab's icon, shipped with the app (Streamlit inlines an SVG file as a data: URL).
+PAGE_ICON = str(Path(__file__).resolve().parent / "assets" / "icon.svg")
+
+
+# Every ASCII punctuation character CommonMark lets a backslash escape: with all of them escaped, no
+# emphasis, link, image, code, table, heading, list, LaTeX or HTML can start inside user text.
+_MD_PUNCTUATION = "\\!\"#$%&'()*+,-./:;<=>?@[]^_`{|}~"
+# A word joiner (U+2060): invisible, and no line break. Streamlit's renderer finds GFM autolinks
+# (`https://...`, `www.`, `a@b.c`, `mailto:`), emoji shortcodes (`:smile:`), icons (`:material/x:`) and
+# colours (`:red[...]`) in the text *after* backslash escapes are resolved, so escapes alone leave them
+# alive (checked in Chromium): the joiner after `:` and `@`, and inside `www.`, breaks each of them.
+_JOINER = "\u2060"
+_WWW = re.compile(r"(?i)(www)(\\\.)")
+
 
 def md(text: object) -> str:
-    """Escape text for st.markdown so names like `**x**` or `[a](b)` show as typed, never as markup."""
-    value = str(text)
-    for char in "\\`*_{}[]()<>#+-.!|~$":
-        value = value.replace(char, "\\" + char)
-    return value.replace("\n", " ")
+    """Escape text for st.markdown (and toasts, help, captions) so it shows as typed, never as markup.
+
+    Names like `**x**`, `[a](b)`, `![x](https://evil.example/p.png)`, `https://203.0.113.9/reset`,
+    `bob@evil.test` or `:red[x]` come from outside: none of them may become a link, an image, a colour or
+    an icon. Line breaks become spaces (a line-start `#` or `-` would start a heading or a list).
+    """
+    value = " ".join(str(text).replace("\r", "\n").split("\n"))
+    value = "".join("\\" + char if char in _MD_PUNCTUATION else char for char in value)
+    value = value.replace(":", ":" + _JOINER).replace("@", "@" + _JOINER)
+    return _WWW.sub(r"\1" + _JOINER + r"\2", value)
+
+
+def show_error(message: object, *, level: str = "error") -> None:
+    """Show an error text as text (st.error/st.warning render Markdown, and Auth0's texts can echo a
+    query from a shared link). Every page shows `AdminError.message` and friends through this."""
+    box = st.warning if level == "warning" else st.error
+    box(md(message))
 
 
 def dev_banner_text(settings: Settings) -> str | None:
@@ -132,7 +160,7 @@ def no_access(identity) -> None:
         "admin nor the viewer role for this tool. Ask an administrator to assign you one."
     )
     if identity.role_error:
-        st.error(identity.role_error)
+        show_error(identity.role_error)
     st.button("Log out", key="noaccess.logout", on_click=sign_out, type="primary")
 
 
