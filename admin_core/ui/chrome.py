@@ -18,9 +18,9 @@ log = logging.getLogger(__name__)
 PAGE_ICON = str(Path(__file__).resolve().parent / "assets" / "icon.svg")
 
 
-# Every ASCII punctuation character CommonMark lets a backslash escape: with all of them escaped, no
-# emphasis, link, image, code, table, heading, list, LaTeX or HTML can start inside user text.
-_MD_PUNCTUATION = "\\!\"#$%&'()*+,-./:;<=>?@[]^_`{|}~"
+# Every character that can start Markdown (emphasis, link, image, code, table, heading, list, LaTeX, HTML,
+# an entity such as `&lt;`), escaped with a backslash.
+_MD_PUNCTUATION = "\\`*_{}[]()<>#+-.!|~$&"
 # A word joiner (U+2060): invisible, and no line break. Streamlit's renderer finds GFM autolinks
 # (`https://...`, `www.`, `a@b.c`, `mailto:`), emoji shortcodes (`:smile:`), icons (`:material/x:`) and
 # colours (`:red[...]`) in the text *after* backslash escapes are resolved, so escapes alone leave them
