@@ -74,28 +74,28 @@ def test_fragments_of_real_users_do_find_them(directory, tenant):
     assert user["user_id"] in {u.user_id for u in page.users}
 
 
-# What md() must turn each hostile name into on a card, written out by hand: a backslash before every
-# character that can start Markdown (\ ` * _ { } [ ] ( ) < > # + - . ! | ~ $ &), a word joiner (U+2060) after
+# What md() must turn each hostile name into on a card, written out by hand: a backslash before each of
+# \ ` * _ [ ] < | ~ $ & (and before a line-start # > + - = or the dot of "1."), a word joiner (U+2060) after
 # every `:` and `@` and inside `www.` (Streamlit's renderer finds autolinks, :shortcodes: and :colour[...]
-# after resolving escapes).
+# after resolving escapes, so only the joiner stops them).
 WJ = "\u2060"
 CARD_NAMES = (
-    ("hostile@evil.test", HOSTILE_NAME, r"**\<img src=x onerror=alert\(1\)\>**"),
+    ("hostile@evil.test", HOSTILE_NAME, r"**\<img src=x onerror=alert(1)>**"),
     (
         "markdown@evil.test",
         "**bold** [link](javascript:alert(1)) `code`",
-        r"**\*\*bold\*\* \[link\]\(javascript:" + WJ + r"alert\(1\)\) \`code\`**",
+        rf"**\*\*bold\*\* \[link\](javascript:{WJ}alert(1)) \`code\`**",
     ),
     ("long@evil.test", LONG_NAME, "**Long" + "o" * 55 + "…**"),
     (
         "autolink@evil.test",
         "Reset at https://203.0.113.9/reset or www.evil.example",
-        r"**Reset at https:" + WJ + r"//203\.0\.113\.9/reset or www" + WJ + r"\.evil\.example**",
+        f"**Reset at https:{WJ}//203.0.113.9/reset or www{WJ}.evil.example**",
     ),
     (
         "colour@evil.test",
         ":red[Admin] :material/verified: bob@evil.test",
-        f"**:{WJ}red\\[Admin\\] :{WJ}material/verified:{WJ} bob@{WJ}evil\\.test**",
+        rf"**:{WJ}red\[Admin\] :{WJ}material/verified:{WJ} bob@{WJ}evil.test**",
     ),
 )
 HOSTILE_EMAIL = "![x](https://evil.example/p.png)[verify](https://evil.example/login)@evil.test"
@@ -132,8 +132,7 @@ def test_block_toast_shows_a_hostile_email_as_text(sign_in, fresh_tenant):
     at.button(key=f"block:{user['user_id']}").click().run()
     assert not at.exception
     assert [t.value for t in at.toast] == [
-        f"Blocked \\!\\[x\\]\\(https:{WJ}//evil\\.example/p\\.png\\)\\[verify\\]\\(https:{WJ}//evil\\.example/login\\)"
-        f"@{WJ}evil\\.test"
+        rf"Blocked !\[x\](https:{WJ}//evil.example/p.png)\[verify\](https:{WJ}//evil.example/login)@{WJ}evil.test"
     ]
 
 
@@ -156,7 +155,7 @@ def test_auth0_error_text_echoing_the_query_shows_as_text(sign_in, fresh_tenant)
     search(at, "anything")
     assert [e.value for e in at.error] == [
         f"Auth0 could not understand that search:{WJ} Query validation error:{WJ} 'Invalid query:{WJ} "
-        f"\\!\\[x\\]\\(https:{WJ}//evil\\.example/p\\.png\\) \\[verify\\]\\(https:{WJ}//evil\\.example/login\\)'"
+        rf"!\[x\](https:{WJ}//evil.example/p.png) \[verify\](https:{WJ}//evil.example/login)'"
     ]
 
 
