@@ -81,7 +81,8 @@ def _wait_for_form_or_close(popup: Page, timeout_s: float = SIGN_IN_TIMEOUT_MS /
 
 
 def page_text(page: Page) -> str:
-    return page.locator("body").inner_text()
+    """The page's text as a person reads it (without the invisible word joiners md() adds after `@`/`:`)."""
+    return page.locator("body").inner_text().replace("\u2060", "")
 
 
 def card_delete_buttons(page: Page):
