@@ -14,7 +14,7 @@ import pandas as pd
 import streamlit as st
 
 from admin_core.directory import User
-from admin_core.ui.chrome import md
+from admin_core.ui.chrome import md, show_error
 
 AVATAR_PX = 56
 NAME_LIMIT = 60  # characters shown on a card; the full name is in the detail view
@@ -268,7 +268,7 @@ def render_detail(user: User, roles: list[str] | None, roles_error: str | None) 
             hide_header=True,
         )
         if roles_error:
-            st.warning(roles_error)
+            show_error(roles_error, level="warning")  # it carries Auth0's text
         with st.expander("Full profile (JSON)"):
             st.json(user.profile, expanded=1)
     with right:

@@ -227,3 +227,21 @@ def test_users_csv_export_defuses_spreadsheet_formulas(sign_in, fresh_tenant):
         "formula-tab@evil.test": "'\t=1+2",
         "formula-plain@evil.test": "Plain Name",
     }
+
+
+@pytest.mark.case("4 hostile input")
+def test_auth0_error_text_in_the_detail_view_shows_as_text(sign_in, fresh_tenant):
+    user = fresh_tenant.create_user(email="roles-error@evil.test", name="Roles Error")
+    at = search(sign_in("admin"), "roles-error@evil.test")
+    fresh_tenant.add_fault(
+        method="GET",
+        path=f"/api/v2/users/{user['user_id']}/roles",
+        status=409,
+        body={"statusCode": 409, "error": "Conflict", "message": "![x](https://evil.example/p.png)"},
+    )
+    at.button(key=f"detail:{user['user_id']}").click().run()
+    assert not at.exception
+    assert [w.value for w in at.warning] == [
+        f"Roles could not be read:{WJ} Auth0 reported a conflict "
+        rf"(!\[x\](https:{WJ}//evil.example/p.png)). Reload and try again."
+    ]
