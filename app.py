@@ -6,7 +6,9 @@ from admin_core import runtime
 from admin_core.auth import admins_only, current_identity, gate, pages_run_by_app
 from admin_core.ui import chrome
 
-st.set_page_config(page_title="Auth0 User Admin", page_icon=":material/group:", layout="wide")
+# The icon ships with the app (a data: URL in the page): a `:material/...:` page icon made every browser
+# fetch an SVG from Google's font CDN, telling a third party who opens the tool (offline: a failed fetch).
+st.set_page_config(page_title="Auth0 User Admin", page_icon=chrome.PAGE_ICON, layout="wide")
 
 USERS = st.Page("pages/users.py", title="Users", icon=":material/group:", url_path="users", default=True)
 OVERVIEW = st.Page("pages/overview.py", title="Overview", icon=":material/monitoring:", url_path="overview")

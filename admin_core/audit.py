@@ -32,6 +32,8 @@ from sqlalchemy import event, exc
 from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.pool import StaticPool
 
+from admin_core import csvsafe
+
 __all__ = [
     "ACTIONS",
     "SCHEMA_VERSION",
@@ -66,7 +68,6 @@ POSTGRES_CONNECT_TIMEOUT_S = 5
 MAX_MESSAGE_CHARS = 4000
 MAX_PER_PAGE = 1000
 _REQUEST_ID_MAX = 64
-_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 # Arbitrary constant key for pg_advisory_xact_lock, so racing processes create the schema in turn.
 _PG_SCHEMA_LOCK_KEY = 0x6175_6469_7431  # "audit1"
 
@@ -294,10 +295,8 @@ def _csv_cell(value: Any, formula_guard: bool) -> str:
     if value is None:
         return ""
     text = value.isoformat() if isinstance(value, datetime) else str(value)
-    if formula_guard and text.startswith(_FORMULA_PREFIXES):
-        # Spreadsheets would run "=..." cells as formulas; names and messages come from outside.
-        text = "'" + text
-    return text
+    # Spreadsheets would run "=..." cells as formulas; names and messages come from outside.
+    return csvsafe.guard(text) if formula_guard else text
 
 
 # --------------------------------------------------------------------------------------------
@@ -594,8 +593,9 @@ class AuditStore:
     ) -> str:
         """All matching events as CSV text (header line, newest first).
 
-        With ``formula_guard`` (the default) cells starting with ``= + - @`` or a tab get a leading
-        apostrophe so spreadsheets show them as text instead of running them as formulas.
+        With ``formula_guard`` (the default) cells starting with ``= + - @``, a tab or a carriage return
+        get a leading apostrophe (``admin_core.csvsafe``, shared with the Users export) so spreadsheets
+        show them as text instead of running them as formulas.
         """
         conditions = _filters(
             actor=actor,

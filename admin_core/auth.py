@@ -285,10 +285,21 @@ def redirect_uri_for_page(settings: Settings, request_host: str | None) -> str |
     return None
 
 
+def request_host(headers, *, trust_proxy_headers: bool) -> str | None:
+    """The host the page was opened under. `X-Forwarded-Host` counts only behind a proxy that sets it
+    (TRUST_PROXY_HEADERS): without one, any browser or script can send it and pick the callback host."""
+    if trust_proxy_headers:
+        forwarded = (headers.get("X-Forwarded-Host") or "").split(",")[0].strip()
+        if forwarded:
+            return forwarded
+    return headers.get("Host") or None
+
+
 def _request_host() -> str | None:
     try:
         headers = st.context.headers
-        return headers.get("X-Forwarded-Host") or headers.get("Host")
+        trust = runtime.get_settings().trust_proxy_headers
+        return request_host(headers, trust_proxy_headers=trust)
     except Exception:  # no request context (AppTest, bare mode)
         return None
 

@@ -22,6 +22,22 @@ PLACEHOLDER = re.compile(r"(your[-_].*|<.*>|\.\.\.|change[-_]?me|x{3,}|todo|plac
 
 STREAMLIT_OAUTH_CALLBACK_PATH = "/component/streamlit_oauth.authorize_button/index.html"
 
+# Where profile pictures usually live: Gravatar, Google, GitHub and Facebook sign-ins, Auth0's default
+# avatars. The tenant's own domain is added to whatever AVATAR_HOSTS says.
+DEFAULT_AVATAR_HOSTS = (
+    "s.gravatar.com",
+    "secure.gravatar.com",
+    "www.gravatar.com",
+    "gravatar.com",
+    "*.googleusercontent.com",
+    "avatars.githubusercontent.com",
+    "platform-lookaside.fbsbx.com",
+    "cdn.auth0.com",
+)
+_HOST_ENTRY = re.compile(r"(\*\.)?[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?(?::[0-9]{1,5})?")
+_TRUE = ("1", "true", "yes", "on")
+_FALSE = ("0", "false", "no", "off")
+
 
 @dataclass(frozen=True)
 class SettingSpec:
@@ -99,6 +115,20 @@ SETTINGS: tuple[SettingSpec, ...] = (
         "30",
         "A session with no activity for this many minutes is signed out.",
     ),
+    SettingSpec(
+        "AVATAR_HOSTS",
+        ",".join(DEFAULT_AVATAR_HOSTS),
+        "Comma-separated hosts whose profile pictures the browser may load (`host`, `host:port`, or "
+        "`*.domain` for its subdomains); the tenant's own domain is always allowed, `none` allows only it. "
+        "Any other picture shows the person's initials, so a profile cannot make an admin's browser call a "
+        "server of its choosing. Pictures are never fetched by the server.",
+    ),
+    SettingSpec(
+        "TRUST_PROXY_HEADERS",
+        "false",
+        "`true` only when a reverse proxy in front of the app sets `X-Forwarded-Host` (and strips any sent "
+        "by the browser): sign-in then follows the host the proxy reports. `false`: the `Host` header only.",
+    ),
 )
 
 
@@ -135,6 +165,9 @@ class Settings:
     max_retries: int
     session_max_hours: float = 8.0
     session_idle_minutes: float = 30.0
+    # Lower-case `host`, `host:port` or `*.domain` entries, the tenant's own host[:port] among them.
+    avatar_hosts: tuple[str, ...] = ()
+    trust_proxy_headers: bool = False
 
     @property
     def issuer(self) -> str:
@@ -280,6 +313,25 @@ def load_settings(
             problems.append(
                 f"{name} {raw!r} is not usable: give a number of {unit} greater than 0, e.g. {specs[name].default}."
             )
+    avatar_hosts: list[str] = []
+    raw_hosts = get(specs["AVATAR_HOSTS"])
+    if raw_hosts.strip().lower() != "none":
+        for entry in (e.strip().lower() for e in raw_hosts.split(",")):
+            if not entry:
+                continue
+            if _HOST_ENTRY.fullmatch(entry):
+                avatar_hosts.append(entry)
+            else:
+                problems.append(
+                    f"AVATAR_HOSTS entry {entry!r} is not usable: give host names such as s.gravatar.com, "
+                    "host:port, or *.googleusercontent.com, separated by commas (no scheme, no path)."
+                )
+    if auth0_url:
+        avatar_hosts.append(urlsplit(auth0_url).netloc)
+
+    trust_raw = get(specs["TRUST_PROXY_HEADERS"]).lower()
+    if trust_raw not in _TRUE + _FALSE:
+        problems.append(f"TRUST_PROXY_HEADERS {trust_raw!r} is not usable: give true or false.")
 
     for name in ("ADMIN_ROLE", "VIEWER_ROLE"):
         if not get(specs[name]):
@@ -306,4 +358,6 @@ def load_settings(
         max_retries=int(numbers["AUTH0_MAX_RETRIES"]),
         session_max_hours=numbers["SESSION_MAX_HOURS"],
         session_idle_minutes=numbers["SESSION_IDLE_MINUTES"],
+        avatar_hosts=tuple(dict.fromkeys(avatar_hosts)),
+        trust_proxy_headers=trust_raw in _TRUE,
     )

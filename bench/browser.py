@@ -31,7 +31,8 @@ GRID_VISIBLE = """() => {
     [...document.querySelectorAll('h1')].some(h => h.innerText.trim() === 'Users');
 }"""
 TOAST_VISIBLE = """(email) => [...document.querySelectorAll('[data-testid="stToast"]')]
-  .some(t => t.innerText.includes('Deleted ' + email) && t.offsetParent !== null)"""
+  .some(t => t.innerText.replaceAll('\\u2060', '').includes('Deleted ' + email) && t.offsetParent !== null)"""
+# (The app puts an invisible word joiner after '@' in shown emails, so they never become mailto: links.)
 
 
 class PeakSampler:

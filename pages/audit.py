@@ -11,6 +11,7 @@ import streamlit as st
 from admin_core import runtime
 from admin_core.audit import ACTIONS, AuditError, AuditEvent, AuditPage
 from admin_core.auth import require_access
+from admin_core.ui.chrome import show_error
 
 identity = require_access(admin=True)
 
@@ -102,7 +103,7 @@ def go_to(page: int) -> None:
 
 
 def read_error(exc: AuditError) -> None:
-    st.error(exc.message)
+    show_error(exc.message)
     st.stop()
 
 

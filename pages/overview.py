@@ -10,6 +10,7 @@ from admin_core import runtime
 from admin_core.auth import require_access
 from admin_core.errors import AdminError
 from admin_core.overview import BUCKETS, OTHER, TTL_SECONDS, Figures, gather
+from admin_core.ui.chrome import show_error
 
 identity = require_access()
 
@@ -38,7 +39,7 @@ if figures is None:
         )
     except AdminError as exc:
         bar.empty()
-        st.error(exc.message)
+        show_error(exc.message)
         st.caption("No figures are shown: some of them could not be read. Try **Refresh** in a moment.")
         st.stop()
     bar.empty()

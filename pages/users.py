@@ -2,13 +2,13 @@
 
 import streamlit as st
 
-from admin_core import actions, runtime
+from admin_core import actions, csvsafe, runtime
 from admin_core.auth import require_access, require_change, require_session
 from admin_core.directory import PAGE_SIZES, SEARCH_CAP, SORTS, User
 from admin_core.errors import AdminError, NotAllowed, UserGone
 from admin_core.ui import listing
 from admin_core.ui.cards import TABLE_COLUMNS, render_card, render_detail, users_frame
-from admin_core.ui.chrome import md
+from admin_core.ui.chrome import md, show_error
 
 identity = require_access()
 
@@ -39,12 +39,12 @@ def ask_toggle_block(user: User) -> None:
 def _announce(report: actions.ActionReport, *, verb: str) -> None:
     """Toast what was done ("Deleted a@b.c", "Deleted 3 users"); list each failure with its reason."""
     if len(report.done) == 1 and not report.failed:
-        # The email (or id), never the display name: a toast renders Markdown and names are untrusted.
+        # The email (or id): short, and what the admin searched for. Plain text here; escaped where shown.
         st.session_state[TOAST] = f"{verb} {report.done[0].email or report.done[0].user_id}"
     elif report.done:
         st.session_state[TOAST] = f"{verb} {len(report.done)} users"
     st.session_state[NOTICES] = [
-        f"Not {verb.lower()}: {md(u.email or u.user_id)}. {message}" for u, message in report.failed
+        f"Not {verb.lower()}: {u.email or u.user_id}. {message}" for u, message in report.failed
     ]
 
 
@@ -127,10 +127,11 @@ if (wished := st.session_state.pop(TOGGLE, None)) is not None and identity.can_c
     else:
         _announce(report, verb=verb)
 
+# Toasts and errors render Markdown; emails and Auth0's texts come from outside, so both go out as text.
 if message := st.session_state.pop(TOAST, None):
-    st.toast(message, icon=":material/check_circle:")
+    st.toast(md(message), icon=":material/check_circle:")
 for notice in st.session_state.pop(NOTICES, []):
-    st.error(notice)
+    show_error(notice)
 
 # Dialogs before the listing: a confirmed delete runs and reruns before the page renders its cards (it
 # used to render the whole grid first, only to throw it away), so the toast comes one page render sooner.
@@ -204,7 +205,7 @@ listing.publish(state, shown_params)
 try:
     page = runtime.list_users(state.query)  # "Asking Auth0…" spinner on a cache miss only
 except AdminError as exc:
-    st.error(exc.message)
+    show_error(exc.message)  # e.g. Auth0's BadQuery text, which echoes the query from a shared link
     page = None
     if state.page > 0:
         st.button("Back to the first page", key="page.first", on_click=listing.go_to, args=(0,))
@@ -321,8 +322,9 @@ if page is not None:
             with st.spinner("Fetching the results from Auth0…"):
                 everyone = runtime.all_results(state.query)
         except AdminError as exc:
-            st.error(exc.message)
+            show_error(exc.message)
         else:
-            csv_text = users_frame(everyone).drop(columns=["avatar"]).to_csv(index=False)
+            # Names and emails come from outside: a "=HYPERLINK(...)" name must not run in a spreadsheet.
+            csv_text = csvsafe.frame_csv(users_frame(everyone).drop(columns=["avatar"]))
             st.session_state[EXPORT] = (state.query.q, state.sort, len(everyone), csv_text)
             st.rerun()

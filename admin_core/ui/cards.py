@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import re
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
@@ -13,7 +14,7 @@ import pandas as pd
 import streamlit as st
 
 from admin_core.directory import User
-from admin_core.ui.chrome import md
+from admin_core.ui.chrome import md, show_error
 
 AVATAR_PX = 56
 NAME_LIMIT = 60  # characters shown on a card; the full name is in the detail view
@@ -54,10 +55,56 @@ def initials(user: User) -> str:
     return ("".join(letters[:2]) or "?").upper()
 
 
-def avatar(user: User) -> str:
-    """The picture URL when it is http(s), else an SVG with the person's initials."""
-    if user.picture and urlsplit(user.picture).scheme in ("http", "https"):
-        return user.picture
+# A picture URL the browser may load: printable ASCII only (browsers drop tabs and newlines and read `\`
+# as `/`, so `https://evil.example\.s.gravatar.com` would go to evil.example), a plain host name.
+_URL_CHARS = re.compile(r"[\x21-\x5b\x5d-\x7e]+")
+_HOST_CHARS = re.compile(r"[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?")
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def allowed_picture(url: object, hosts: Sequence[str]) -> str | None:
+    """`url` when it is an absolute http(s) URL on one of `hosts` (`host`, `host:port`, `*.domain`), else None.
+
+    A profile's picture is loaded by the admin's browser: anywhere else, its owner would learn when an
+    admin opened the card, and from which address. The server never fetches it.
+    """
+    if not isinstance(url, str) or not _URL_CHARS.fullmatch(url):
+        return None
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:  # e.g. a port that is no number
+        return None
+    host = parts.hostname or ""
+    if parts.scheme not in _DEFAULT_PORTS or not _HOST_CHARS.fullmatch(host) or "@" in parts.netloc:
+        return None
+    default_port = port is None or port == _DEFAULT_PORTS[parts.scheme]
+    for entry in hosts:
+        if entry.startswith("*."):
+            if default_port and host.endswith(entry[1:]):
+                return url
+        elif ":" in entry:
+            if port is not None and entry == f"{host}:{port}":
+                return url
+        elif default_port and host == entry:
+            return url
+    return None
+
+
+def _avatar_hosts() -> tuple[str, ...]:
+    from admin_core import runtime  # local: runtime is the pages' entry to process-wide objects
+
+    try:
+        return runtime.get_settings().avatar_hosts
+    except Exception:  # no usable settings: no picture from anywhere (the initials still show)
+        return ()
+
+
+def avatar(user: User, hosts: Sequence[str] | None = None) -> str:
+    """The picture URL when AVATAR_HOSTS allows it (see `allowed_picture`), else an SVG with the initials."""
+    picture = allowed_picture(user.picture, _avatar_hosts() if hosts is None else hosts)
+    if picture:
+        return picture
     hue = sum(map(ord, user.user_id)) % 360
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{AVATAR_PX}" height="{AVATAR_PX}" viewBox="0 0 64 64">'
@@ -221,7 +268,7 @@ def render_detail(user: User, roles: list[str] | None, roles_error: str | None) 
             hide_header=True,
         )
         if roles_error:
-            st.warning(roles_error)
+            show_error(roles_error, level="warning")  # it carries Auth0's text
         with st.expander("Full profile (JSON)"):
             st.json(user.profile, expanded=1)
     with right:

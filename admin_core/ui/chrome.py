@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import html
 import logging
+import re
+from pathlib import Path
 
 import httpx
 import streamlit as st
@@ -12,13 +14,50 @@ from admin_core.settings import Settings, SettingsError
 
 log = logging.getLogger(__name__)
 
+# The browser tab's icon, shipped with the app (Streamlit inlines an SVG file as a data: URL).
+PAGE_ICON = str(Path(__file__).resolve().parent / "assets" / "icon.svg")
+
+
+# Characters that start Markdown anywhere in a line (emphasis, code, link and image brackets, HTML, table
+# cells, strikethrough, LaTeX, entities such as `&lt;`): escaped wherever they are.
+_MD_INLINE = "\\`*_[]<|~$&"
+# What starts a block only at the beginning of a line (heading, quote, list, rule, ordered list `1.`):
+# escaped there. Line breaks become spaces, so the text's start is its only line start.
+_MD_BLOCK_START = re.compile(r"^(\s*)([#>+\-=]|\d{1,9}(?=[.)]))")
+# A word joiner (U+2060): invisible, and no line break. Streamlit's renderer finds GFM autolinks
+# (`https://...`, `www.`, `a@b.c`, `mailto:`), emoji shortcodes (`:smile:`), icons (`:material/x:`) and
+# colours (`:red[...]`) in the text *after* backslash escapes are resolved, so escapes cannot stop them
+# (checked in Chromium): the joiner after `:` and `@`, and inside `www.`, breaks each of them.
+_JOINER = "\u2060"
+_WWW = re.compile(r"(?i)(www)(\.)")
+
 
 def md(text: object) -> str:
-    """Escape text for st.markdown so names like `**x**` or `[a](b)` show as typed, never as markup."""
-    value = str(text)
-    for char in "\\`*_{}[]()<>#+-.!|~$":
-        value = value.replace(char, "\\" + char)
-    return value.replace("\n", " ")
+    """Escape text for st.markdown (and toasts, help, captions, alerts) so it shows as typed, never as markup.
+
+    Names like `**x**`, `[a](b)`, `![x](https://evil.example/p.png)`, `https://203.0.113.9/reset`,
+    `bob@evil.test` or `:red[x]` come from outside: none of them may become a link, an image, a colour or
+    an icon. Line breaks become spaces (a line-start `#` or `-` would start a heading or a list).
+    """
+    value = " ".join(str(text).replace("\r", "\n").split("\n"))
+    value = "".join("\\" + char if char in _MD_INLINE else char for char in value)
+    value = _MD_BLOCK_START.sub(_escape_block_start, value)
+    value = value.replace(":", ":" + _JOINER).replace("@", "@" + _JOINER)
+    return _WWW.sub(r"\1" + _JOINER + r"\2", value)
+
+
+def _escape_block_start(match: re.Match) -> str:
+    lead, marker = match.group(1), match.group(2)
+    if marker[0].isdigit():  # "1. item" / "1) item": escape the dot or parenthesis after the number
+        return lead + marker + "\\"
+    return lead + "\\" + marker
+
+
+def show_error(message: object, *, level: str = "error") -> None:
+    """Show an error text as text (st.error/st.warning render Markdown, and Auth0's texts can echo a
+    query from a shared link). Every page shows `AdminError.message` and friends through this."""
+    box = st.warning if level == "warning" else st.error
+    box(md(message))
 
 
 def dev_banner_text(settings: Settings) -> str | None:
@@ -132,7 +171,7 @@ def no_access(identity) -> None:
         "admin nor the viewer role for this tool. Ask an administrator to assign you one."
     )
     if identity.role_error:
-        st.error(identity.role_error)
+        show_error(identity.role_error)
     st.button("Log out", key="noaccess.logout", on_click=sign_out, type="primary")
 
 

@@ -15,6 +15,7 @@ from admin_core.audit import Actor, AuditStore, Target
 from admin_core.auth import IDENTITY_KEY
 from admin_core.settings import load_settings
 from tests.conftest import ROOT, clear_app_caches
+from tests.support.markdown import visible
 
 AUDIT = "pages/audit.py"
 STAFF = {"admin@example.com", "viewer@example.com", "staff@example.com"}
@@ -109,7 +110,7 @@ def test_admin_sees_newest_first_after_signing_in_and_blocking(sign_in, fresh_te
     user = next(u for u in fresh_tenant.users() if u.get("email") not in STAFF and not u.get("blocked"))
     at.text_input(key="users.text").input(user["email"]).run()
     at.button(key=f"block:{user['user_id']}").click().run()
-    assert [t.value for t in at.toast] == [f"Blocked {user['email']}"]
+    assert [visible(t.value) for t in at.toast] == [f"Blocked {user['email']}"]
 
     at.switch_page(AUDIT)
     at.run()

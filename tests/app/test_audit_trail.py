@@ -17,6 +17,7 @@ from admin_core.audit import AuditEvent, AuditStore
 from admin_core.auth import IDENTITY_KEY
 from admin_core.settings import load_settings
 from tests.conftest import ROOT, clear_app_caches
+from tests.support.markdown import visible
 from tests.support.postgres import PostgresServer, postgres_session
 
 STAFF = {"admin@example.com", "viewer@example.com", "staff@example.com"}
@@ -78,7 +79,7 @@ def assert_one_completed_delete(store: AuditStore, at: AppTest, user: dict) -> N
 def test_delete_through_the_users_page_writes_one_completed_row(sign_in, fresh_tenant, app_env):
     at = sign_in("admin")
     user = delete_one_through_the_page(at, fresh_tenant)
-    assert [t.value for t in at.toast] == [f"Deleted {user['email']}"]
+    assert [visible(t.value) for t in at.toast] == [f"Deleted {user['email']}"]
     assert tenant_user(fresh_tenant, user["user_id"]) is None
     store = open_store(app_env)
     try:
@@ -274,7 +275,7 @@ def test_delete_through_the_users_page_writes_one_completed_row_on_postgres(
 ):
     at = sign_in("admin")
     user = delete_one_through_the_page(at, fresh_tenant)
-    assert [t.value for t in at.toast] == [f"Deleted {user['email']}"]
+    assert [visible(t.value) for t in at.toast] == [f"Deleted {user['email']}"]
     store = open_store(postgres_env)
     try:
         assert store.engine.dialect.name == "postgresql"

@@ -73,7 +73,7 @@ def test_missing_scope_is_named(fresh_tenant, monkeypatch, tmp_path):
     )
     at = run_app(env, monkeypatch, tmp_path, FakePopup(email="admin@example.com"))
     (error,) = [e.value for e in at.error]
-    assert "It needs the scope read:roles" in error
+    assert "It needs the scope read:\u2060roles" in error  # the word joiner keeps `:` from linking
 
 
 def test_wrong_callback_url_is_named_before_the_popup(fresh_tenant, monkeypatch, tmp_path):

@@ -16,7 +16,7 @@ FAULTS = {
                 "errorCode": "insufficient_scope",
             },
         },
-        "It needs the scope read:users",
+        "It needs the scope read:\u2060users",  # shown escaped: a word joiner keeps `:` from linking
     ),
     "429": ({"status": 429, "headers": {"x-ratelimit-reset": "4102444800"}}, "rate limit"),
     "500": ({"status": 500}, "having trouble right now (HTTP 500)"),

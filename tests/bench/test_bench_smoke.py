@@ -20,6 +20,18 @@ DELETE_AND_REFETCH = {
     "requests": {"DELETE /api/v2/users/{id}": 1, "GET /api/v2/users": 1},
     "token_grants": {},
 }
+# The first change of a session also asks Auth0 whether the admin is still an admin and not blocked (their
+# user and roles); that answer is kept 60 s, so the second delete costs only the DELETE and the refetch.
+FIRST_DELETE = {
+    "management_requests": 4,
+    "requests": {
+        "DELETE /api/v2/users/{id}": 1,
+        "GET /api/v2/users": 1,
+        "GET /api/v2/users/{id}": 1,
+        "GET /api/v2/users/{id}/roles": 1,
+    },
+    "token_grants": {},
+}
 OVERVIEW_BUDGET = {"100": 3, "1000": 12}  # min(ceil(N/100) + 1, 30) for 103 and 1,003 users
 REQUEST_TARGETS = [
     "Users view cold: 1 request",
@@ -59,8 +71,8 @@ def test_quick_bench_counts_requests_and_token_grants(tmp_path: Path) -> None:
                 view,
                 views[view],
             )
-        for view in ("delete_cold", "delete_warm"):
-            assert views[view]["detail"] == DELETE_AND_REFETCH, (size, view, views[view])
+        assert views["delete_cold"]["detail"] == FIRST_DELETE, (size, views["delete_cold"])
+        assert views["delete_warm"]["detail"] == DELETE_AND_REFETCH, (size, views["delete_warm"])
         assert views["overview_budget"] == OVERVIEW_BUDGET[size]
         overview = views["overview_cold"]
         assert 1 <= overview["requests"] <= OVERVIEW_BUDGET[size], (size, overview)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import time
 
 from playwright.sync_api import Error as PlaywrightError
@@ -89,8 +90,19 @@ def _wait_for_form_or_close(popup: Page, timeout_s: float = SIGN_IN_TIMEOUT_MS /
 
 
 def page_text(page: Page) -> str:
-    return page.locator("body").inner_text()
+    """The page's text as a person reads it (without the invisible word joiners md() adds after `@`/`:`)."""
+    return page.locator("body").inner_text().replace("\u2060", "")
 
 
 def card_delete_buttons(page: Page):
     return page.get_by_role("button", name="Delete", exact=True)
+
+
+def shown(text: str, *, exact: bool = True) -> re.Pattern:
+    """`text` as the app shows user data: md() puts an invisible word joiner (U+2060) after each `:` and `@`
+    (and inside `www.`) so no autolink, :shortcode: or :colour[...] forms; match with or without it."""
+    parts = []
+    for piece in re.split(r"(@|:|(?i:www)(?=\.))", text):
+        parts.append(re.escape(piece) + ("\u2060?" if piece in ("@", ":") or piece.lower() == "www" else ""))
+    pattern = "".join(parts)
+    return re.compile(f"^{pattern}$" if exact else pattern)

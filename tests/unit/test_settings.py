@@ -183,3 +183,75 @@ def test_session_limits_default_to_8_hours_and_30_minutes():
 )  # fmt: skip
 def test_session_limits_must_be_positive_numbers(name, value, expected):
     assert problems(**{name: value}) == [expected]
+
+
+def test_avatar_hosts_default_to_the_common_avatar_hosts_plus_the_tenant():
+    assert load().avatar_hosts == (
+        "s.gravatar.com",
+        "secure.gravatar.com",
+        "www.gravatar.com",
+        "gravatar.com",
+        "*.googleusercontent.com",
+        "avatars.githubusercontent.com",
+        "platform-lookaside.fbsbx.com",
+        "cdn.auth0.com",
+        "acme.eu.auth0.com",
+    )
+    dev = load(AUTH0_DOMAIN="http://127.0.0.1:8600", AVATAR_HOSTS=" Pics.Example.com , *.cdn.example:8443,")
+    assert dev.avatar_hosts == ("pics.example.com", "*.cdn.example:8443", "127.0.0.1:8600")
+    assert load(AVATAR_HOSTS="none").avatar_hosts == ("acme.eu.auth0.com",)
+
+
+@pytest.mark.parametrize("entry", ["https://s.gravatar.com", "s.gravatar.com/avatar", "evil example", "*"])
+def test_avatar_hosts_refuse_urls_paths_and_wildcards(entry):
+    assert problems(AVATAR_HOSTS=f"s.gravatar.com,{entry}") == [
+        f"AVATAR_HOSTS entry {entry!r} is not usable: give host names such as s.gravatar.com, host:port, "
+        "or *.googleusercontent.com, separated by commas (no scheme, no path)."
+    ]
+
+
+def test_proxy_headers_are_trusted_only_when_asked():
+    assert load().trust_proxy_headers is False
+    assert load(TRUST_PROXY_HEADERS="true").trust_proxy_headers is True
+    assert load(TRUST_PROXY_HEADERS="off").trust_proxy_headers is False
+    assert problems(TRUST_PROXY_HEADERS="maybe") == [
+        "TRUST_PROXY_HEADERS 'maybe' is not usable: give true or false."
+    ]
+
+
+def test_the_callback_host_comes_from_x_forwarded_host_only_behind_a_trusted_proxy():
+    from admin_core.auth import request_host
+
+    headers = {"Host": "localhost:8501", "X-Forwarded-Host": "evil.example, localhost:8501"}
+    assert request_host(headers, trust_proxy_headers=False) == "localhost:8501"
+    assert request_host(headers, trust_proxy_headers=True) == "evil.example"
+    assert request_host({"Host": "localhost:8501"}, trust_proxy_headers=True) == "localhost:8501"
+    assert request_host({}, trust_proxy_headers=False) is None
+
+
+@pytest.mark.parametrize(
+    ("url", "allowed"),
+    [
+        ("https://s.gravatar.com/avatar/0a1b?d=identicon", True),
+        ("https://S.Gravatar.com:443/avatar/1", True),
+        ("https://lh3.googleusercontent.com/a/x=s96-c", True),
+        ("http://127.0.0.1:8600/avatars/1.svg", True),
+        ("https:avatar.png", False),  # a scheme and no host
+        ("//s.gravatar.com/avatar/1", False),
+        ("https://googleusercontent.com/a", False),  # `*.` means subdomains only
+        ("https://s.gravatar.com:8443/avatar/1", False),
+        ("http://127.0.0.1:9999/track", False),
+        ("https://evil.example\\.s.gravatar.com/a.png", False),  # the browser reads `\` as `/`
+        ("https://evil.example\t.s.gravatar.com/a.png", False),
+        ("https://user@s.gravatar.com/a.png", False),
+        ("https://s.gravatar.com.evil.example/a.png", False),
+        ("javascript:alert(1)", False),
+        ("data:image/svg+xml;base64,PHN2Zz4=", False),
+        (None, False),
+    ],
+)
+def test_pictures_are_allowed_only_on_the_listed_hosts(url, allowed):
+    from admin_core.ui.cards import allowed_picture
+
+    hosts = ("s.gravatar.com", "*.googleusercontent.com", "127.0.0.1:8600")
+    assert allowed_picture(url, hosts) == (url if allowed else None)
