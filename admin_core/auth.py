@@ -355,7 +355,7 @@ def render_sign_in(settings: Settings) -> None:
         st.caption("Find, inspect, block and delete the users of your Auth0 tenant.")
         chrome.dev_banner(settings)
         if notice:
-            st.info(notice)
+            chrome.show_error(notice, level="info")  # it can carry Auth0's own words
         if st.session_state.pop(END_AUTH0_SESSION_KEY, False):
             chrome.logout_redirect(settings)
             return
@@ -369,7 +369,7 @@ def render_sign_in(settings: Settings) -> None:
             return
         problem = _callback_problem(settings, redirect_uri)
         if problem:
-            st.error(problem)
+            chrome.show_error(problem)
             return
         _sign_in_button(settings, redirect_uri)
         if settings.is_dev_tenant:

@@ -180,7 +180,9 @@ def build_query(
 ) -> str | None:
     """The v3 Lucene query for the Users page: plain text is a prefix match on email, name and nickname."""
     parts: list[str] = []
-    text = " ".join(text.split())
+    # An email copied from a card carries the invisible word joiner that keeps it from becoming a link
+    # (admin_core.ui.chrome.md); pasted back here, it must still find the person.
+    text = " ".join(text.replace("\u2060", "").split())
     if text and advanced:
         parts.append(f"({text})")
     elif text:

@@ -98,11 +98,11 @@ def detail(user_id: str) -> None:
         with st.spinner("Asking Auth0…"):
             user = directory.get_user(user_id)
     except UserGone as exc:
-        st.warning(exc.message)
+        show_error(exc.message, level="warning")
         runtime.clear_listing()
         return
     except AdminError as exc:
-        st.error(exc.message)
+        show_error(exc.message)
         return
     roles, roles_error = None, None
     try:

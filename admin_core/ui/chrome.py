@@ -56,7 +56,7 @@ def _escape_block_start(match: re.Match) -> str:
 def show_error(message: object, *, level: str = "error") -> None:
     """Show an error text as text (st.error/st.warning render Markdown, and Auth0's texts can echo a
     query from a shared link). Every page shows `AdminError.message` and friends through this."""
-    box = st.warning if level == "warning" else st.error
+    box = {"warning": st.warning, "info": st.info}.get(level, st.error)
     box(md(message))
 
 
@@ -187,4 +187,4 @@ def not_configured(error: SettingsError) -> None:
             "`AUTH0_CLIENT_ID` and `AUTH0_CLIENT_SECRET` (the README walks through the Auth0 Dashboard), "
             "then restart `streamlit run app.py`."
         )
-    st.error(error.message)
+    show_error(error.message)

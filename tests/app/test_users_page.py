@@ -13,6 +13,7 @@ from admin_core.errors import NotAllowed
 from tests.conftest import ROOT, app_environment, clear_app_caches
 from tests.support.browserless import FakePopup
 from tests.support.devtenant_proc import DevTenant
+from tests.support.markdown import visible
 
 STAFF = {"admin@example.com", "viewer@example.com", "staff@example.com"}
 
@@ -222,7 +223,7 @@ def test_delete_flow_with_dialog_and_toast(sign_in, fresh_tenant):
     assert any("user_id: auth0" in m.value and target.split("|", 1)[1] in m.value for m in at.markdown)
     assert fresh_tenant.stats()["requests"].get("DELETE /api/v2/users/{id}", 0) == 0
     at.button(key="confirm.delete").click().run()
-    assert [t.value for t in at.toast] == [f"Deleted {email}"]
+    assert [visible(t.value) for t in at.toast] == [f"Deleted {email}"]
     assert target not in {u["user_id"] for u in fresh_tenant.users()}
     assert f"delete:{target}" not in delete_buttons(at)
 
@@ -255,7 +256,7 @@ def test_a_block_refreshes_the_other_views_seen_before(sign_in, fresh_tenant):
     at = search(at, "")
     before = list_requests(fresh_tenant)
     at.button(key=f"block:{user['user_id']}").click().run()
-    assert [t.value for t in at.toast] == [f"Blocked {user['email']}"]
+    assert [visible(t.value) for t in at.toast] == [f"Blocked {user['email']}"]
     assert list_requests(fresh_tenant) - before == 1
     at = search(at, user["email"])
     assert list_requests(fresh_tenant) - before == 2
@@ -295,7 +296,7 @@ def test_block_and_unblock(sign_in, fresh_tenant):
     user = find(fresh_tenant, lambda u: not u.get("blocked"))
     at = search(at, user["email"])
     at.button(key=f"block:{user['user_id']}").click().run()
-    assert [t.value for t in at.toast] == [f"Blocked {user['email']}"]
+    assert [visible(t.value) for t in at.toast] == [f"Blocked {user['email']}"]
     assert next(u for u in fresh_tenant.users() if u["user_id"] == user["user_id"])["blocked"] is True
     assert at.button(key=f"block:{user['user_id']}").label == "Unblock"
     at.button(key=f"block:{user['user_id']}").click().run()

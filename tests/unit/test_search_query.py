@@ -18,6 +18,12 @@ def test_plain_text_is_a_prefix_match_on_email_name_and_nickname():
     assert build_query("Ada") == "(email:ada* OR name:ada* OR nickname:ada*)"
 
 
+def test_an_email_copied_from_a_card_finds_the_person_despite_its_invisible_word_joiner():
+    assert build_query("ada@\u2060example.com") == (
+        "(email:ada@example.com* OR name:ada@example.com* OR nickname:ada@example.com*)"
+    )
+
+
 def test_short_text_matches_whole_words_because_auth0_wants_three_characters_before_a_wildcard():
     assert build_query("al") == '(email:"al" OR name:"al" OR nickname:"al")'
 
