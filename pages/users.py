@@ -50,7 +50,7 @@ def _announce(report: actions.ActionReport, *, verb: str) -> None:
 
 def _refused(exc: NotAllowed) -> None:
     """The whole change was refused (no longer an admin, Auth0 could not confirm the role): say why."""
-    st.session_state[NOTICES] = [md(exc.message)]
+    st.session_state[NOTICES] = [exc.message]  # plain text; escaped where shown
 
 
 def close_dialogs() -> None:

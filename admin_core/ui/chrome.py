@@ -187,4 +187,4 @@ def not_configured(error: SettingsError) -> None:
             "`AUTH0_CLIENT_ID` and `AUTH0_CLIENT_SECRET` (the README walks through the Auth0 Dashboard), "
             "then restart `streamlit run app.py`."
         )
-    show_error(error.message)
+    st.error(error.message)  # our own Markdown (lists, `names`), naming the operator's settings

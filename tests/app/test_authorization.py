@@ -26,6 +26,7 @@ from admin_core.errors import NotAllowed
 from admin_core.settings import load_settings
 from tests.app.test_audit_trail import changes, open_store
 from tests.support.browserless import FakePopup
+from tests.support.markdown import visible
 
 STAFF = {"admin@example.com", "viewer@example.com", "staff@example.com"}
 DELETES = "DELETE /api/v2/users/{id}"
@@ -70,7 +71,7 @@ def first_card_target(at: AppTest, tenant) -> dict:
 
 
 def infos(at: AppTest) -> list[str]:
-    return [i.value for i in at.info if not i.value.startswith("Local dev tenant")]
+    return [visible(i.value) for i in at.info if not i.value.startswith("Local dev tenant")]
 
 
 def change_rows(env: dict) -> list:
@@ -125,7 +126,9 @@ def test_a_demoted_admin_is_refused_in_words_and_nothing_is_deleted(sign_in, fre
     at.button(key="confirm.delete").click().run()
 
     assert not at.exception and not at.toast
-    assert [e.value for e in at.error] == [r"Nothing was changed: you are no longer an admin in Auth0\."]
+    assert [visible(e.value) for e in at.error] == [
+        "Nothing was changed: you are no longer an admin in Auth0."
+    ]
     assert requests(fresh_tenant, DELETES) == 0
     assert any(u["user_id"] == target["user_id"] for u in fresh_tenant.users())
     assert at.session_state[IDENTITY_KEY].role is Role.VIEWER  # the page now offers what a viewer may do
@@ -173,9 +176,9 @@ def test_when_auth0_cannot_confirm_the_role_nothing_is_changed(sign_in, fresh_te
     at.button(key="confirm.delete").click().run()
 
     assert not at.exception and not at.toast
-    assert [e.value for e in at.error] == [
-        r"Nothing was changed: your admin role could not be checked with Auth0\. Auth0 is having trouble "
-        r"right now \(HTTP 503\)\. Try again in a moment\."
+    assert [visible(e.value) for e in at.error] == [
+        "Nothing was changed: your admin role could not be checked with Auth0. Auth0 is having trouble "
+        "right now (HTTP 503). Try again in a moment."
     ]
     assert requests(fresh_tenant, DELETES) == 0
     assert at.session_state[IDENTITY_KEY].role is Role.ADMIN
@@ -188,7 +191,7 @@ def test_the_first_change_costs_two_lookups_then_none_for_60_seconds(sign_in, fr
     for _ in range(2):
         target = first_card_target(at, fresh_tenant)
         at.button(key=f"block:{target['user_id']}").click().run()
-        assert [t.value for t in at.toast] == [f"Blocked {target['email']}"]
+        assert [visible(t.value) for t in at.toast] == [f"Blocked {target['email']}"]
     after = (requests(fresh_tenant, USER_GETS), requests(fresh_tenant, ROLE_GETS))
     assert (after[0] - before[0], after[1] - before[1]) == (1, 1)
     assert requests(fresh_tenant, PATCHES) == 2
@@ -352,7 +355,9 @@ def test_a_demoted_admin_blocking_from_a_card_is_refused_and_sees_the_viewer_pag
     at.button(key=f"block:{target['user_id']}").click().run()
 
     assert not at.exception and not at.toast
-    assert [e.value for e in at.error] == [r"Nothing was changed: you are no longer an admin in Auth0\."]
+    assert [visible(e.value) for e in at.error] == [
+        "Nothing was changed: you are no longer an admin in Auth0."
+    ]
     assert requests(fresh_tenant, PATCHES) == 0
     assert not [b for b in at.button if b.key and b.key.startswith(("delete:", "block:"))]
     assert [b.key for b in at.button if b.key and b.key.startswith("detail:")]  # still a viewer

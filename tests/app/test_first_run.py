@@ -9,6 +9,7 @@ from admin_core.auth import IDENTITY_KEY
 from admin_core.settings import SETTINGS
 from tests.conftest import ROOT, app_environment, clear_app_caches
 from tests.support.browserless import FakePopup
+from tests.support.markdown import visible
 
 
 def run_app(env: dict[str, str], monkeypatch, tmp_path, popup: FakePopup | None = None) -> AppTest:
@@ -49,7 +50,8 @@ def test_bad_client_secret_is_named(fresh_tenant, monkeypatch, tmp_path):
     at = run_app(env, monkeypatch, tmp_path, FakePopup(email="admin@example.com"))
     assert IDENTITY_KEY not in at.session_state
     assert any(
-        "refused the app's client secret" in i.value and "AUTH0_CLIENT_SECRET" in i.value for i in at.info
+        "refused the app's client secret" in visible(i.value) and "AUTH0_CLIENT_SECRET" in visible(i.value)
+        for i in at.info
     )
 
 

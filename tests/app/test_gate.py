@@ -13,6 +13,7 @@ from admin_core.auth import IDENTITY_KEY, Identity, Role
 from admin_core.settings import load_settings
 from tests.conftest import ROOT
 from tests.support.browserless import FakePopup, authorize, change_state, drop_state
+from tests.support.markdown import visible
 
 PAGE_FILES = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "pages").glob("*.py"))
 ENTRY_FILES = ["app.py", *PAGE_FILES]
@@ -57,7 +58,7 @@ def refused_sign_ins(env: dict[str, str]) -> list[AuditEvent]:
 
 def notices(at: AppTest) -> list[str]:
     """The sign-in screen's notices (st.info), without the dev tenant banner."""
-    return [i.value for i in at.info if not i.value.startswith("Local dev tenant at ")]
+    return [visible(i.value) for i in at.info if not i.value.startswith("Local dev tenant at ")]
 
 
 def code_exchanges(tenant) -> int:
@@ -163,7 +164,7 @@ def test_an_expired_session_asks_to_sign_in_again_and_does_nothing(sign_in, fres
     before = management_calls(fresh_tenant)
     at.run()
     assert [t.value for t in at.title] == ["Auth0 User Admin"]
-    assert any("session has ended" in i.value for i in at.info)
+    assert any("session has ended" in visible(i.value) for i in at.info)
     assert management_calls(fresh_tenant) == before
 
 
@@ -180,7 +181,7 @@ def test_logout_clears_the_session_and_forces_the_password_next_time(sign_in, mo
     popup = FakePopup(email="admin@example.com", clicks=0).install(monkeypatch)
     at.button(key="header.logout").click().run()
     assert IDENTITY_KEY not in at.session_state
-    assert any("signed out" in i.value for i in at.info)
+    assert any("signed out" in visible(i.value) for i in at.info)
     assert any("/v2/logout?client_id=dashboard" in m.value for m in at.markdown)
     at.run()
     assert "prompt=login" in popup.urls[-1]
@@ -255,7 +256,7 @@ def test_code_issued_to_another_client_gives_no_session(app_env, fresh_tenant, m
     FakePopup(email="admin@example.com", tamper=foreign_code).install(monkeypatch)
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=30).run()
     assert IDENTITY_KEY not in at.session_state
-    assert any("Sign-in failed" in i.value for i in at.info)
+    assert any("Sign-in failed" in visible(i.value) for i in at.info)
 
 
 @pytest.mark.case("3 hostile sign-in")

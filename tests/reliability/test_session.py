@@ -17,6 +17,7 @@ from tests.app.test_authorization import DELETES, SIGN_IN_TITLE, first_card_targ
 from tests.conftest import ROOT, app_environment, clear_app_caches
 from tests.support.browserless import FakePopup
 from tests.support.devtenant_proc import DevTenant
+from tests.support.markdown import visible
 
 
 @pytest.mark.case("7 session")
@@ -37,7 +38,7 @@ def test_after_the_id_token_expires_a_click_asks_for_sign_in_and_does_nothing(tm
             at.button(key=target).click().run()
             assert IDENTITY_KEY not in at.session_state
             assert [t.value for t in at.title] == ["Auth0 User Admin"]
-            assert any("session has ended" in i.value for i in at.info)
+            assert any("session has ended" in visible(i.value) for i in at.info)
             assert tenant.stats()["management_requests"] == before
             assert "PATCH /api/v2/users/{id}" not in tenant.stats()["requests"]
         finally:

@@ -46,3 +46,19 @@ def test_only_the_wrapper_talks_to_the_management_api_sdk():
         text = path.read_text()
         if "from auth0.management" in text or "import auth0.management" in text:
             assert path.name == "directory.py", path
+
+
+SESSION_LAYER = {"auth.py", "runtime.py", "actions.py"}
+
+
+def test_the_core_of_admin_core_imports_no_streamlit():
+    """Settings, domain types, token checks, the audit store, overview figures and the SDK wrapper run
+    (and are tested) without Streamlit: only the session layer and admin_core/ui may import it."""
+    core = [
+        path
+        for path in (ROOT / "admin_core").rglob("*.py")
+        if "ui" not in path.relative_to(ROOT / "admin_core").parts[:-1] and path.name not in SESSION_LAYER
+    ]
+    assert len(core) >= 8, core
+    for path in core:
+        assert "streamlit" not in imported_modules(path), path
