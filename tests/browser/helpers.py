@@ -27,10 +27,12 @@ expect.set_options(timeout=BROWSER_TIMEOUT_MS)
 
 
 def wait_idle(page: Page, timeout: float = BROWSER_TIMEOUT_MS) -> None:
-    """Until the current script run has finished (Streamlit marks its root element)."""
+    """Until the current script run has finished (Streamlit marks its root element) and every widget's code
+    has loaded (until then Streamlit draws a grey stSkeleton, and a click on it is lost)."""
     page.wait_for_function(
         "() => document.querySelector('[data-testid=\"stApp\"]')"
-        "?.getAttribute('data-test-script-state') === 'notRunning'",
+        "?.getAttribute('data-test-script-state') === 'notRunning'"
+        " && !document.querySelector('[data-testid=\"stSkeleton\"]')",
         timeout=timeout,
     )
 

@@ -159,6 +159,7 @@ def test_no_secret_or_token_reaches_the_browser_or_the_log_through_a_whole_sessi
     details = page.get_by_role("button", name="Details", exact=True)
     expect(details.first).to_be_visible()
     assert details.count() >= 12
+    wait_idle(page)  # a click on a button whose widget code is still loading is lost on a busy machine
 
     # A user's detail dialog.
     details.first.click()

@@ -28,11 +28,12 @@ def test_admin_signs_in_through_the_popup_and_lands_on_users_with_their_name_and
 
     assert sign_in(page, ADMIN), "a fresh browser must be asked for the password"
 
-    expect(page.get_by_role("heading", name="Users")).to_be_visible()
-    expect(page.get_by_text("Ada Admin").first).to_be_visible()
+    # The toast first: it is drawn with the header sign_in() waited for, and lasts a few seconds only.
     expect(
         page.get_by_test_id("stToast").filter(has_text=shown("Signed in as admin@example.com", exact=False))
     ).to_be_visible()
+    expect(page.get_by_role("heading", name="Users")).to_be_visible()
+    expect(page.get_by_text("Ada Admin").first).to_be_visible()
     expect(card_delete_buttons(page).first).to_be_visible()
     assert card_delete_buttons(page).count() > 0
     expect(page.get_by_role("button", name="Block", exact=True).first).to_be_visible()
