@@ -35,6 +35,8 @@ USER_GETS = "GET /api/v2/users/{id}"
 ROLE_GETS = "GET /api/v2/users/{id}/roles"
 SIGN_IN_TITLE = ["Auth0 User Admin"]
 
+pytestmark = pytest.mark.case("8 authorization")
+
 
 # --- helpers -----------------------------------------------------------------------------------------
 

@@ -14,7 +14,7 @@ from playwright.sync_api import expect
 
 from tests.browser.helpers import ADMIN, open_signed_out, sign_in, sign_in_button, wait_idle
 
-pytestmark = [pytest.mark.browser]
+pytestmark = [pytest.mark.browser, pytest.mark.case("9 third-party requests")]
 
 GRAVATAR = "https://s.gravatar.com/avatar/0a1b2c3d?d=identicon"  # allowed by AVATAR_HOSTS' default
 TRACKER = "https://tracker.example.net/pixel.png?who=admin"  # not allowed: initials instead

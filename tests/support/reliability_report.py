@@ -19,6 +19,8 @@ CASES = (
     "5 concurrency",
     "6 secrets",
     "7 session",
+    "8 authorization",
+    "9 third-party requests",
 )
 _results: dict[str, list[bool]] = defaultdict(list)
 
