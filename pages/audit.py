@@ -3,21 +3,23 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time
-from typing import Any
+from functools import partial
+from typing import Any, NoReturn
 
 import pandas as pd
 import streamlit as st
 
 from admin_core import runtime
-from admin_core.audit import ACTIONS, AuditError, AuditEvent, AuditPage
+from admin_core.audit import ACTIONS, AuditError, AuditEvent, AuditPage, AuditStore
 from admin_core.auth import require_access
 from admin_core.ui.chrome import show_error
+from admin_core.ui.pager import render_pager
 
 identity = require_access(admin=True)
 
 ANYONE = "Anyone"
 ANY = "Any"
-PAGE_SIZES = (25, 50, 100)
+PAGE_SIZES = (25, 50, 100)  # not the Users page's 24/50/100: tests/app/test_audit_page.py pages by 25
 ACTOR = "audit.actor"
 ACTION = "audit.action"
 TARGET = "audit.target"
@@ -102,102 +104,117 @@ def go_to(page: int) -> None:
     st.session_state[PAGE] = max(0, page)
 
 
-def read_error(exc: AuditError) -> None:
+def read_error(exc: AuditError) -> NoReturn:
     show_error(exc.message)
     st.stop()
 
 
-st.title("Audit log")
-st.caption("Every delete, block and unblock made through this tool, and every sign-in, newest first.")
+# --- the page's parts, in the order they are drawn ----------------------------------------------------
 
-try:
-    store = runtime.get_audit()
-    actors = store.distinct_actors()
-except AuditError as exc:
-    read_error(exc)
 
-actor_options = [ANYONE, *actors]
-if st.session_state.get(ACTOR) not in actor_options:
-    st.session_state[ACTOR] = ANYONE  # e.g. after the audit database changed under a long session
-if st.session_state.get(ACTION) not in (ANY, *ACTIONS):
-    st.session_state[ACTION] = ANY
-if st.session_state.get(SIZE) not in PAGE_SIZES:
-    st.session_state[SIZE] = PAGE_SIZES[1]
+def open_store() -> tuple[AuditStore, list[str]]:
+    """The audit store and the people who appear in it (the "Who" choices)."""
+    try:
+        store = runtime.get_audit()
+        return store, store.distinct_actors()
+    except AuditError as exc:
+        read_error(exc)
 
-c1, c2, c3, c4, c5 = st.columns([2, 1, 2, 2, 1], vertical_alignment="bottom")
-c1.selectbox("Who", options=actor_options, key=ACTOR, on_change=reset_page)
-c2.selectbox(
-    "Action",
-    options=[ANY, *ACTIONS],
-    format_func=lambda a: ACTION_LABELS.get(a, a),
-    key=ACTION,
-    on_change=reset_page,
-)
-c3.text_input(
-    "Target",
-    key=TARGET,
-    placeholder="email, name or user_id (part of it)",
-    on_change=reset_page,
-    max_chars=500,
-)
-c4.date_input(
-    "Dates (UTC)",
-    value=(),
-    key=DATES,
-    on_change=reset_page,
-    format="YYYY-MM-DD",
-    help="Whole days in UTC, both ends included. Pick one day to see everything from then on.",
-)
-c5.selectbox("Per page", options=list(PAGE_SIZES), key=SIZE, on_change=reset_page)
 
-filters = filters_from(
-    st.session_state.get(ACTOR),
-    st.session_state.get(ACTION),
-    st.session_state.get(TARGET),
-    st.session_state.get(DATES),
-)
-per_page = st.session_state[SIZE]
-page_number = max(0, int(st.session_state.get(PAGE, 0) or 0))
+def controls(actors: list[str]) -> tuple[dict[str, Any], int]:
+    """The filter row; returns the filters (AuditStore.query's keywords) and the page size."""
+    actor_options = [ANYONE, *actors]
+    if st.session_state.get(ACTOR) not in actor_options:
+        st.session_state[ACTOR] = ANYONE  # e.g. after the audit database changed under a long session
+    if st.session_state.get(ACTION) not in (ANY, *ACTIONS):
+        st.session_state[ACTION] = ANY
+    if st.session_state.get(SIZE) not in PAGE_SIZES:
+        st.session_state[SIZE] = PAGE_SIZES[1]
 
-try:
-    result: AuditPage = store.query(**filters, page=page_number, per_page=per_page)
-    if page_number > 0 and page_number >= result.pages:
-        # Past the end (fewer matches than when the page was chosen): show the last page instead.
-        page_number = result.pages - 1
-        st.session_state[PAGE] = page_number
+    c1, c2, c3, c4, c5 = st.columns([2, 1, 2, 2, 1], vertical_alignment="bottom")
+    c1.selectbox("Who", options=actor_options, key=ACTOR, on_change=reset_page)
+    c2.selectbox(
+        "Action",
+        options=[ANY, *ACTIONS],
+        format_func=lambda a: ACTION_LABELS.get(a, a),
+        key=ACTION,
+        on_change=reset_page,
+    )
+    c3.text_input(
+        "Target",
+        key=TARGET,
+        placeholder="email, name or user_id (part of it)",
+        on_change=reset_page,
+        max_chars=500,
+    )
+    c4.date_input(
+        "Dates (UTC)",
+        value=(),
+        key=DATES,
+        on_change=reset_page,
+        format="YYYY-MM-DD",
+        help="Whole days in UTC, both ends included. Pick one day to see everything from then on.",
+    )
+    c5.selectbox("Per page", options=list(PAGE_SIZES), key=SIZE, on_change=reset_page)
+    filters = filters_from(
+        st.session_state.get(ACTOR),
+        st.session_state.get(ACTION),
+        st.session_state.get(TARGET),
+        st.session_state.get(DATES),
+    )
+    return filters, st.session_state[SIZE]
+
+
+def load(store: AuditStore, filters: dict[str, Any], per_page: int) -> tuple[AuditPage, int]:
+    """The chosen page of entries and its 0-based number (the last page when the chosen one is past it)."""
+    page_number = max(0, int(st.session_state.get(PAGE, 0) or 0))
+    try:
         result = store.query(**filters, page=page_number, per_page=per_page)
-    csv_text = store.export_csv(**filters) if result.total else ""
-except AuditError as exc:
-    read_error(exc)
+        if page_number > 0 and page_number >= result.pages:
+            # Past the end (fewer matches than when the page was chosen): show the last page instead.
+            page_number = result.pages - 1
+            st.session_state[PAGE] = page_number
+            result = store.query(**filters, page=page_number, per_page=per_page)
+    except AuditError as exc:
+        read_error(exc)
+    return result, page_number
 
-if not result.total:
-    narrowed = any(value is not None for value in filters.values())
-    st.info("No audit entries match these filters." if narrowed else "The audit log is empty so far.")
-else:
+
+def entries(store: AuditStore, filters: dict[str, Any], result: AuditPage, page_number: int) -> None:
+    """The table, the pager and the CSV download, or a line saying there is nothing to show."""
+    if not result.total:
+        narrowed = any(value is not None for value in filters.values())
+        st.info("No audit entries match these filters." if narrowed else "The audit log is empty so far.")
+        return
     st.dataframe(
         frame(result.events), column_config=COLUMNS, hide_index=True, width="stretch", key="audit.table"
     )
-    prev, info, nxt = st.columns([1, 4, 1], vertical_alignment="center")
-    prev.button(
-        "Previous", key="audit.prev", disabled=page_number <= 0, on_click=go_to, args=(page_number - 1,)
-    )
     noun = "entry" if result.total == 1 else "entries"
-    info.markdown(
-        f"Page **{page_number + 1}** of **{result.pages}** · {result.total:,} {noun}",
-        text_alignment="center",
-    )
-    nxt.container(horizontal_alignment="right").button(
-        "Next",
-        key="audit.next",
-        disabled=page_number + 1 >= result.pages,
-        on_click=go_to,
-        args=(page_number + 1,),
+    render_pager(
+        page=page_number,
+        pages=result.pages,
+        counted=f"{result.total:,} {noun}",
+        go_to=go_to,
+        prev_key="audit.prev",
+        next_key="audit.next",
     )
     st.download_button(
         f"Download the {result.total:,} matching {noun} as CSV",
-        data=csv_text,
+        # Built when clicked, not on every rerun. It runs outside the page's script run, so it gets the
+        # filters as they are now, not from session state.
+        data=partial(store.export_csv, **filters),
         file_name="audit-log.csv",
         mime="text/csv",
         key="audit.csv",
         on_click="ignore",
     )
+
+
+# --- layout ------------------------------------------------------------------------------------------
+
+st.title("Audit log")
+st.caption("Every delete, block and unblock made through this tool, and every sign-in, newest first.")
+store, actors = open_store()
+filters, per_page = controls(actors)
+result, page_number = load(store, filters, per_page)
+entries(store, filters, result, page_number)

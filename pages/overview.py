@@ -9,22 +9,27 @@ import streamlit as st
 from admin_core import runtime
 from admin_core.auth import require_access
 from admin_core.errors import AdminError
-from admin_core.overview import BUCKETS, OTHER, TTL_SECONDS, Figures, gather
+from admin_core.overview import BUCKETS, OTHER, TTL_SECONDS, Figures, FiguresStore, gather
 from admin_core.ui.chrome import show_error
 
 identity = require_access()
 
-store = runtime.get_overview_store()
 
-title, refresh = st.columns([5, 1], vertical_alignment="bottom")
-title.title("Overview")
-if refresh.container(horizontal_alignment="right").button(
-    "Refresh", key="overview.refresh", icon=":material/refresh:"
-):
-    store.clear()
+def title_row(store: FiguresStore) -> None:
+    """The title, and Refresh (forget the figures, so this run gathers them again)."""
+    title, refresh = st.columns([5, 1], vertical_alignment="bottom")
+    title.title("Overview")
+    if refresh.container(horizontal_alignment="right").button(
+        "Refresh", key="overview.refresh", icon=":material/refresh:"
+    ):
+        store.clear()
 
-figures = store.fresh()
-if figures is None:
+
+def load(store: FiguresStore) -> Figures:
+    """The figures kept for every session, else gathered now under a progress bar; on an error, a line
+    saying so and a stop."""
+    if (figures := store.fresh()) is not None:
+        return figures
     bar = st.progress(0.0, text="Asking Auth0 for the tenant's figures…")
 
     def report(done: int, planned: int | None, what: str) -> None:
@@ -43,6 +48,7 @@ if figures is None:
         st.caption("No figures are shown: some of them could not be read. Try **Refresh** in a moment.")
         st.stop()
     bar.empty()
+    return figures
 
 
 def fmt(n: int) -> str:
@@ -51,6 +57,30 @@ def fmt(n: int) -> str:
 
 def share(n: int, of: int) -> str:
     return f"{n / of:.0%} of all users" if of else ""
+
+
+def metrics(figures: Figures) -> list[tuple[str, str, str | None]]:
+    """(label, value, help) of the seven figures, in reading order: four on the first row, three below."""
+    b, total = figures.boundaries, figures.total
+    return [
+        ("Total users", fmt(total), None),
+        ("New in the last 7 days", fmt(figures.new_7d), f"Created since {b.since(7)} (UTC)."),
+        ("New in the last 30 days", fmt(figures.new_30d), f"Created since {b.since(30)} (UTC)."),
+        (
+            "Active in the last 30 days",
+            fmt(figures.active_30d),
+            f"Last login since {b.since(30)} (UTC). {share(figures.active_30d, total)}",
+        ),
+        ("Never logged in", fmt(figures.never_logged_in), share(figures.never_logged_in, total) or None),
+        ("Blocked", fmt(figures.blocked), share(figures.blocked, total) or None),
+        ("Email not verified", fmt(figures.email_unverified), share(figures.email_unverified, total) or None),
+    ]
+
+
+def bar_chart(data: pd.DataFrame, **encoding: alt.X | alt.Y) -> None:
+    """A bar chart of `data` with `encoding` (x and y, in the order given), every column in the tooltip."""
+    chart = alt.Chart(data).mark_bar().encode(**encoding, tooltip=list(data.columns))
+    st.altair_chart(chart, width="stretch")
 
 
 def show(figures: Figures) -> None:
@@ -67,39 +97,9 @@ def show(figures: Figures) -> None:
         f"'last 7 days' means since {b.since(7)} 00:00 UTC, 'last 30 days' since {b.since(30)} 00:00 UTC."
     )
 
-    row1 = st.columns(4)
-    row1[0].metric("Total users", fmt(figures.total), border=True)
-    row1[1].metric(
-        "New in the last 7 days", fmt(figures.new_7d), border=True, help=f"Created since {b.since(7)} (UTC)."
-    )
-    row1[2].metric(
-        "New in the last 30 days",
-        fmt(figures.new_30d),
-        border=True,
-        help=f"Created since {b.since(30)} (UTC).",
-    )
-    row1[3].metric(
-        "Active in the last 30 days",
-        fmt(figures.active_30d),
-        border=True,
-        help=f"Last login since {b.since(30)} (UTC). {share(figures.active_30d, figures.total)}",
-    )
-    row2 = st.columns(4)
-    row2[0].metric(
-        "Never logged in",
-        fmt(figures.never_logged_in),
-        border=True,
-        help=share(figures.never_logged_in, figures.total) or None,
-    )
-    row2[1].metric(
-        "Blocked", fmt(figures.blocked), border=True, help=share(figures.blocked, figures.total) or None
-    )
-    row2[2].metric(
-        "Email not verified",
-        fmt(figures.email_unverified),
-        border=True,
-        help=share(figures.email_unverified, figures.total) or None,
-    )
+    cells = [*st.columns(4), *st.columns(4)]
+    for cell, (label, value, help_text) in zip(cells, metrics(figures), strict=False):
+        cell.metric(label, value, border=True, help=help_text)
 
     months = pd.DataFrame(figures.signups_by_month, columns=["month", "users"])
     recency = pd.DataFrame(figures.last_login, columns=["last login", "users"])
@@ -108,28 +108,18 @@ def show(figures: Figures) -> None:
     left, right = st.columns(2)
     with left:
         st.subheader("Sign-ups per month")
-        st.altair_chart(
-            alt.Chart(months)
-            .mark_bar()
-            .encode(
-                x=alt.X("month:O", title="Month (UTC)", sort=None),
-                y=alt.Y("users:Q", title="New users"),
-                tooltip=["month", "users"],
-            ),
-            width="stretch",
+        bar_chart(
+            months,
+            x=alt.X("month:O", title="Month (UTC)", sort=None),
+            y=alt.Y("users:Q", title="New users"),
         )
         st.caption("The last 12 months, the current one so far.")
     with right:
         st.subheader("Last login")
-        st.altair_chart(
-            alt.Chart(recency)
-            .mark_bar()
-            .encode(
-                x=alt.X("last login:N", sort=list(BUCKETS), title="Last login (UTC days)"),
-                y=alt.Y("users:Q", title="Users"),
-                tooltip=["last login", "users"],
-            ),
-            width="stretch",
+        bar_chart(
+            recency,
+            x=alt.X("last login:N", sort=list(BUCKETS), title="Last login (UTC days)"),
+            y=alt.Y("users:Q", title="Users"),
         )
         st.caption(
             "today: since 00:00 UTC · 7 d: the 7 days before · 30 d / 90 d: up to 30 / 90 days back · "
@@ -137,15 +127,10 @@ def show(figures: Figures) -> None:
         )
 
     st.subheader("Users per connection")
-    st.altair_chart(
-        alt.Chart(connections)
-        .mark_bar()
-        .encode(
-            y=alt.Y("connection:N", sort="-x", title=None),
-            x=alt.X("users:Q", title="Users"),
-            tooltip=["connection", "users"],
-        ),
-        width="stretch",
+    bar_chart(
+        connections,
+        y=alt.Y("connection:N", sort="-x", title=None),
+        x=alt.X("users:Q", title="Users"),
     )
     if OTHER in set(connections["connection"]):
         st.caption(
@@ -155,10 +140,16 @@ def show(figures: Figures) -> None:
     st.caption("A user with linked accounts counts once under each of their connections.")
 
     with st.expander("The numbers behind the charts"):
-        c1, c2, c3 = st.columns(3)
-        c1.dataframe(months, hide_index=True, key="overview.months")
-        c2.dataframe(recency, hide_index=True, key="overview.recency")
-        c3.dataframe(connections, hide_index=True, key="overview.connections")
+        for cell, (name, data) in zip(
+            st.columns(3),
+            (("months", months), ("recency", recency), ("connections", connections)),
+            strict=True,
+        ):
+            cell.dataframe(data, hide_index=True, key=f"overview.{name}")
 
 
-show(figures)
+# --- layout ------------------------------------------------------------------------------------------
+
+store = runtime.get_overview_store()
+title_row(store)
+show(load(store))

@@ -4,11 +4,12 @@ import streamlit as st
 
 from admin_core import actions, csvsafe, runtime
 from admin_core.auth import require_access, require_change, require_session
-from admin_core.directory import PAGE_SIZES, SEARCH_CAP, SORTS, User
+from admin_core.directory import SEARCH_CAP, User, UserPage
 from admin_core.errors import AdminError, NotAllowed, UserGone
 from admin_core.ui import listing
-from admin_core.ui.cards import TABLE_COLUMNS, render_card, render_detail, users_frame
+from admin_core.ui.cards import render_detail, render_grid, render_table, users_frame
 from admin_core.ui.chrome import md, show_error
+from admin_core.ui.pager import render_pager
 
 identity = require_access()
 
@@ -115,9 +116,14 @@ def detail(user_id: str) -> None:
         st.rerun()
 
 
-# --- page --------------------------------------------------------------------------------------------
+# --- the page's parts, in the order they are drawn ----------------------------------------------------
 
-if (wished := st.session_state.pop(TOGGLE, None)) is not None and identity.can_change:
+
+def apply_block_wish() -> None:
+    """Flip the block state a card's button asked for (its callback only noted the wish)."""
+    wished = st.session_state.pop(TOGGLE, None)
+    if wished is None or not identity.can_change:
+        return
     verb = "Unblocked" if wished.blocked else "Blocked"
     try:
         report = actions.set_blocked(identity=require_change(), user=wished, blocked=not wished.blocked)
@@ -127,93 +133,45 @@ if (wished := st.session_state.pop(TOGGLE, None)) is not None and identity.can_c
     else:
         _announce(report, verb=verb)
 
-# Toasts and errors render Markdown; emails and Auth0's texts come from outside, so both go out as text.
-if message := st.session_state.pop(TOAST, None):
-    st.toast(md(message), icon=":material/check_circle:")
-for notice in st.session_state.pop(NOTICES, []):
-    show_error(notice)
 
-# Dialogs before the listing: a confirmed delete runs and reruns before the page renders its cards (it
-# used to render the whole grid first, only to throw it away), so the toast comes one page render sooner.
-if CONFIRM in st.session_state and identity.can_change:
-    confirm_delete(st.session_state[CONFIRM])
-elif DETAIL in st.session_state:
-    detail(st.session_state[DETAIL])
+def show_messages() -> None:
+    """The toast and the notices the last change left."""
+    # Toasts and errors render Markdown; emails and Auth0's texts come from outside, so both go out as text.
+    if message := st.session_state.pop(TOAST, None):
+        st.toast(md(message), icon=":material/check_circle:")
+    for notice in st.session_state.pop(NOTICES, []):
+        show_error(notice)
 
-shown_params = listing.sync_widgets_from_url()
 
-st.title("Users")
-# Rows of controls are horizontal containers, not st.columns: one layout block per row instead of one per
-# cell, so fewer elements to build and send on every rerun (bench/, issue 9).
-with st.container(horizontal=True, vertical_alignment="bottom"):
-    text = st.text_input(
-        "Search",
-        key="users.text",
-        placeholder="email, name or nickname (prefix)",
-        on_change=listing.reset_page,
-        max_chars=500,
-    )
-    advanced = st.toggle(
-        "Advanced (Lucene)",
-        key="users.advanced",
-        on_change=listing.reset_page,
-        help=listing.LUCENE_HELP,
-    )
-with st.container(horizontal=True, vertical_alignment="bottom"):
-    blocked = st.checkbox("Blocked", key="users.blocked", on_change=listing.reset_page)
-    never = st.checkbox("Never logged in", key="users.never", on_change=listing.reset_page)
-    connection = st.selectbox(
-        "Connection",
-        options=["", *listing.KNOWN_CONNECTIONS],
-        format_func=lambda c: c or "Any connection",
-        key="users.connection",
-        accept_new_options=True,
-        on_change=listing.reset_page,
-    )
-    sort = st.selectbox(
-        "Sort",
-        options=list(SORTS),
-        format_func=lambda s: SORTS[s][1],
-        key="users.sort",
-        on_change=listing.reset_page,
-    )
-    size = st.selectbox(
-        "Per page", options=list(PAGE_SIZES), key="users.size", on_change=listing.reset_page, width=110
-    )
-    # Set before the widget exists: its state is gone after a visit to another page, and assigning it after
-    # the widget is created raises. `required` keeps a click on the selected view from deselecting it.
-    if st.session_state.get("users.view") not in listing.VIEWS:
-        st.session_state["users.view"] = "grid"
-    view = st.segmented_control(
-        "View", options=list(listing.VIEWS), key="users.view", format_func=str.title, required=True
-    )
+def open_dialog() -> None:
+    # Dialogs before the listing: a confirmed delete runs and reruns before the page renders its cards (it
+    # used to render the whole grid first, only to throw it away), so the toast comes one page render sooner.
+    if CONFIRM in st.session_state and identity.can_change:
+        confirm_delete(st.session_state[CONFIRM])
+    elif DETAIL in st.session_state:
+        detail(st.session_state[DETAIL])
 
-# The widgets' own return values: reading each back from st.session_state cost a lookup per widget per rerun.
-state = listing.ListingState(
-    text=text,
-    advanced=advanced,
-    blocked=blocked,
-    never=never,
-    connection=connection or "",
-    sort=sort,
-    view=view,
-    page=st.session_state.get("users.page", 0),
-    size=size,
-)
-listing.publish(state, shown_params)
 
-try:
-    page = runtime.list_users(state.query)  # "Asking Auth0…" spinner on a cache miss only
-except AdminError as exc:
-    show_error(exc.message)  # e.g. Auth0's BadQuery text, which echoes the query from a shared link
-    page = None
-    if state.page > 0:
-        st.button("Back to the first page", key="page.first", on_click=listing.go_to, args=(0,))
+def first_page_button() -> None:
+    st.button("Back to the first page", key="page.first", on_click=listing.go_to, args=(0,))
 
-if page is not None:
+
+def load(state: listing.ListingState) -> UserPage | None:
+    """This view's page of users, or None (the error shown) when Auth0 refuses the search."""
+    try:
+        return runtime.list_users(state.query)  # "Asking Auth0…" spinner on a cache miss only
+    except AdminError as exc:
+        show_error(exc.message)  # e.g. Auth0's BadQuery text, which echoes the query from a shared link
+        if state.page > 0:
+            first_page_button()
+        return None
+
+
+def results(state: listing.ListingState, page: UserPage) -> None:
+    """The users of this page as a table or a grid, or a line saying why there are none."""
     if not page.users and state.page > 0:
         st.info(f"Page {state.page + 1} is past the last page of these results.")
-        st.button("Back to the first page", key="page.first", on_click=listing.go_to, args=(0,))
+        first_page_button()
     elif not page.users:
         st.info(
             "No users match. Widen the search: fewer characters, no filters, or switch off Advanced."
@@ -221,92 +179,75 @@ if page is not None:
             else "This tenant has no users yet."
         )
     elif state.view == "table":
-        frame = users_frame(page.users)
-        selection = st.dataframe(
-            frame,
-            column_config=TABLE_COLUMNS,
-            hide_index=True,
-            key="users.table",
-            on_select="rerun" if identity.can_change else "ignore",
-            selection_mode="multi-row",
-            width="stretch",
-        )
+        chosen = render_table(page.users, selectable=identity.can_change)
         if identity.can_change:
-            rows = list(selection.selection.rows) if selection else []
-            chosen = [page.users[i] for i in rows if i < len(page.users)]
-            mine = [u for u in chosen if u.user_id == identity.sub]
-            chosen = [u for u in chosen if u.user_id != identity.sub]
-            # The bulk bar appears once rows are ticked (with their count on each button); until then a
-            # line says how to get it, instead of three disabled "... 0" buttons on every rerun.
-            if chosen:
-                with st.container(horizontal=True):
-                    if st.button(f"Delete {len(chosen)} selected", key="bulk.delete", type="primary"):
-                        st.session_state[CONFIRM] = chosen
-                        st.rerun()
-                    for blocking, label, key, verb in (
-                        (True, "Block", "bulk.block", "Blocked"),
-                        (False, "Unblock", "bulk.unblock", "Unblocked"),
-                    ):
-                        if st.button(f"{label} {len(chosen)}", key=key):
-                            try:
-                                report = actions.block_users(
-                                    identity=require_change(), users=chosen, blocked=blocking
-                                )
-                            except NotAllowed as exc:
-                                _refused(exc)
-                            else:
-                                _announce(report, verb=verb)
-                            st.rerun()
-            elif not mine:
-                st.caption("Tick rows to delete, block or unblock several users at once.")
-            if mine:
-                st.caption("Your own account is left out of bulk actions.")
+            bulk_bar(chosen)
     else:
-        per_row = 4
-        for start in range(0, len(page.users), per_row):
-            columns = st.columns(per_row)
-            for column, user in zip(columns, page.users[start : start + per_row], strict=False):
-                with column:
-                    render_card(
-                        user,
-                        can_change=identity.can_change,
-                        is_self=user.user_id == identity.sub,
-                        on_detail=show_detail,
-                        on_block=ask_toggle_block,
-                        on_delete=ask_delete,
-                    )
+        render_grid(
+            page.users,
+            can_change=identity.can_change,
+            self_id=identity.sub,
+            on_detail=show_detail,
+            on_block=ask_toggle_block,
+            on_delete=ask_delete,
+        )
 
-    with st.container(horizontal=True, vertical_alignment="center"):
-        st.button(
-            "Previous",
-            key="page.prev",
-            disabled=state.page <= 0,
-            on_click=listing.go_to,
-            args=(state.page - 1,),
-        )
-        st.markdown(
-            f"Page **{state.page + 1}** of **{page.page_count}** · {page.total:,} users",
-            text_alignment="center",
-            width="stretch",
-        )
-        st.button(
-            "Next",
-            key="page.next",
-            disabled=state.page + 1 >= page.page_count,
-            on_click=listing.go_to,
-            args=(state.page + 1,),
-        )
+
+def bulk_bar(chosen: list[User]) -> None:
+    """Delete / Block / Unblock for the ticked rows, the admin's own row left out."""
+    mine = [u for u in chosen if u.user_id == identity.sub]
+    chosen = [u for u in chosen if u.user_id != identity.sub]
+    # The bulk bar appears once rows are ticked (with their count on each button); until then a line says
+    # how to get it, instead of three disabled "... 0" buttons on every rerun.
+    if chosen:
+        with st.container(horizontal=True):
+            if st.button(f"Delete {len(chosen)} selected", key="bulk.delete", type="primary"):
+                st.session_state[CONFIRM] = chosen
+                st.rerun()
+            for blocking, label, key, verb in (
+                (True, "Block", "bulk.block", "Blocked"),
+                (False, "Unblock", "bulk.unblock", "Unblocked"),
+            ):
+                if st.button(f"{label} {len(chosen)}", key=key):
+                    try:
+                        report = actions.block_users(
+                            identity=require_change(), users=chosen, blocked=blocking
+                        )
+                    except NotAllowed as exc:
+                        _refused(exc)
+                    else:
+                        _announce(report, verb=verb)
+                    st.rerun()
+    elif not mine:
+        st.caption("Tick rows to delete, block or unblock several users at once.")
+    if mine:
+        st.caption("Your own account is left out of bulk actions.")
+
+
+def pager(state: listing.ListingState, page: UserPage) -> None:
+    render_pager(
+        page=state.page,
+        pages=page.page_count,
+        counted=f"{page.total:,} users",
+        go_to=listing.go_to,
+        prev_key="page.prev",
+        next_key="page.next",
+    )
     if page.capped:
         st.caption(
             f"Auth0 shows only the first 1,000 of these {page.total:,} results. Narrow the search or add "
             "filters to reach the others."
         )
+
+
+def export(state: listing.ListingState, page: UserPage) -> None:
+    """Export (fetch every reachable result), then Download: two steps, so a page view costs no fetch."""
     reachable = min(page.total, SEARCH_CAP)
-    export = st.session_state.get(EXPORT)
-    if export and export[0] == state.query.q and export[1] == state.sort:
+    prepared = st.session_state.get(EXPORT)
+    if prepared and prepared[0] == state.query.q and prepared[1] == state.sort:
         st.download_button(
-            f"Download {export[2]:,} users as CSV",
-            data=export[3],
+            f"Download {prepared[2]:,} users as CSV",
+            data=prepared[3],
             file_name="users.csv",
             mime="text/csv",
             key="users.csv",
@@ -328,3 +269,18 @@ if page is not None:
             csv_text = csvsafe.frame_csv(users_frame(everyone).drop(columns=["avatar"]))
             st.session_state[EXPORT] = (state.query.q, state.sort, len(everyone), csv_text)
             st.rerun()
+
+
+# --- layout ------------------------------------------------------------------------------------------
+
+apply_block_wish()
+show_messages()
+open_dialog()
+shown_params = listing.sync_widgets_from_url()
+st.title("Users")
+state = listing.render_controls()
+listing.publish(state, shown_params)
+if (page := load(state)) is not None:
+    results(state, page)
+    pager(state, page)
+    export(state, page)

@@ -177,6 +177,50 @@ def render_card(
             )
 
 
+GRID_COLUMNS = 4  # cards per row; the page sizes (24/50/100) are whole rows of it or close
+
+
+def render_grid(
+    users: Sequence[User],
+    *,
+    can_change: bool,
+    self_id: str,
+    on_detail: Callable[[User], None],
+    on_block: Callable[[User], None],
+    on_delete: Callable[[User], None],
+) -> None:
+    """The card grid, `GRID_COLUMNS` cards a row; the signed-in admin's own card has no change buttons."""
+    for start in range(0, len(users), GRID_COLUMNS):
+        columns = st.columns(GRID_COLUMNS)
+        for column, user in zip(columns, users[start : start + GRID_COLUMNS], strict=False):
+            with column:
+                render_card(
+                    user,
+                    can_change=can_change,
+                    is_self=user.user_id == self_id,
+                    on_detail=on_detail,
+                    on_block=on_block,
+                    on_delete=on_delete,
+                )
+
+
+def render_table(users: Sequence[User], *, selectable: bool) -> list[User]:
+    """The table view; returns the users whose rows are ticked (none unless `selectable`)."""
+    selection = st.dataframe(
+        users_frame(users),
+        column_config=TABLE_COLUMNS,
+        hide_index=True,
+        key="users.table",
+        on_select="rerun" if selectable else "ignore",
+        selection_mode="multi-row",
+        width="stretch",
+    )
+    if not selectable:
+        return []
+    rows = list(selection.selection.rows) if selection else []
+    return [users[i] for i in rows if i < len(users)]
+
+
 # users_frame results for the last few pages shown, by the identity of the page's `users` tuple. Listings are
 # cached process-wide (runtime._cached_page), so every warm rerun of every session passes the same tuple
 # and gets its frame without rebuilding it (pandas construction is ~4 ms for 100 rows). The tuple itself is

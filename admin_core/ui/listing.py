@@ -118,3 +118,62 @@ def reset_page() -> None:
 
 def go_to(page: int) -> None:
     st.session_state["users.page"] = page
+
+
+def render_controls() -> ListingState:
+    """The search row and the filter row; returns the state they set (the page number from the pager).
+
+    Rows of controls are horizontal containers, not st.columns: one layout block per row instead of one per
+    cell, so fewer elements to build and send on every rerun (bench/, issue 9)."""
+    with st.container(horizontal=True, vertical_alignment="bottom"):
+        text = st.text_input(
+            "Search",
+            key="users.text",
+            placeholder="email, name or nickname (prefix)",
+            on_change=reset_page,
+            max_chars=500,
+        )
+        advanced = st.toggle(
+            "Advanced (Lucene)", key="users.advanced", on_change=reset_page, help=LUCENE_HELP
+        )
+    with st.container(horizontal=True, vertical_alignment="bottom"):
+        blocked = st.checkbox("Blocked", key="users.blocked", on_change=reset_page)
+        never = st.checkbox("Never logged in", key="users.never", on_change=reset_page)
+        connection = st.selectbox(
+            "Connection",
+            options=["", *KNOWN_CONNECTIONS],
+            format_func=lambda c: c or "Any connection",
+            key="users.connection",
+            accept_new_options=True,
+            on_change=reset_page,
+        )
+        sort = st.selectbox(
+            "Sort",
+            options=list(SORTS),
+            format_func=lambda s: SORTS[s][1],
+            key="users.sort",
+            on_change=reset_page,
+        )
+        size = st.selectbox(
+            "Per page", options=list(PAGE_SIZES), key="users.size", on_change=reset_page, width=110
+        )
+        # Set before the widget exists: its state is gone after a visit to another page, and assigning it
+        # after the widget is created raises. `required` keeps a click on the selected view from deselecting it.
+        if st.session_state.get("users.view") not in VIEWS:
+            st.session_state["users.view"] = "grid"
+        view = st.segmented_control(
+            "View", options=list(VIEWS), key="users.view", format_func=str.title, required=True
+        )
+    # The widgets' own return values: reading each back from st.session_state cost a lookup per widget per
+    # rerun.
+    return ListingState(
+        text=text,
+        advanced=advanced,
+        blocked=blocked,
+        never=never,
+        connection=connection or "",
+        sort=sort,
+        view=view,
+        page=st.session_state.get("users.page", 0),
+        size=size,
+    )

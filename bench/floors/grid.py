@@ -1,7 +1,7 @@
 """Floor of the Users grid: the same 24 cards' Streamlit calls (containers, columns, image, markdown,
 caption, buttons) from strings prepared in memory. No data access, auth, caching or formatting.
 
-Keep it in step with `admin_core.ui.cards.render_card` (same calls, same arguments)."""
+Keep it in step with `admin_core.ui.cards.render_grid` and `render_card` (same calls, same arguments)."""
 
 import streamlit as st
 

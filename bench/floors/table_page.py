@@ -4,7 +4,8 @@ from constants in memory. No sign-in, settings, data access, caching, URL state 
 
 Its warm rerun is what Streamlit itself costs for that page; next to the bare table floor (table.py) it
 shows how much of the page's cost is its controls rather than its data. Keep it in step with app.py,
-admin_core.ui.chrome.header and pages/users.py (same calls, same arguments)."""
+admin_core.ui.chrome.header, pages/users.py and the parts it calls (ui/listing.render_controls,
+ui/cards.render_table, ui/pager.render_pager): same calls, same arguments."""
 
 import streamlit as st
 

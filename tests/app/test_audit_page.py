@@ -7,7 +7,7 @@ import io
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
+from streamlit.runtime.media_file_manager import MediaFileManager
 from streamlit.testing.v1 import AppTest
 
 from admin_core import audit as audit_module
@@ -83,20 +83,26 @@ def seeded_targets(at: AppTest) -> list[tuple[str, str | None]]:
 
 @pytest.fixture
 def downloads(monkeypatch):
-    """Every in-memory media store AppTest creates, so a test can read what a download button serves."""
-    made: list[MemoryMediaFileStorage] = []
-    original = MemoryMediaFileStorage.__init__
+    """Reads what a download button serves: its file, or, for data built on click (a callable), what the
+    browser's click gets (the media file manager runs the callable, as the server does for the browser)."""
+    made: list[MediaFileManager] = []
+    original = MediaFileManager.__init__
 
     def init(self, *args, **kwargs):
         original(self, *args, **kwargs)
         made.append(self)
 
-    monkeypatch.setattr(MemoryMediaFileStorage, "__init__", init)
+    monkeypatch.setattr(MediaFileManager, "__init__", init)
 
     def read(at: AppTest, key: str) -> str:
-        url = at.download_button(key=key).proto.url
+        proto = at.download_button(key=key).proto
+        url = proto.url or (
+            made[-1].execute_deferred(proto.deferred_file_id) if proto.deferred_file_id else ""
+        )
         assert url, "the download button serves no data"
-        return made[-1].get_file(url.rsplit("/", 1)[1]).content.decode()
+        served = made[-1].read_file(url.rsplit("/", 1)[1].split(".")[0])
+        assert served is not None, "the download button's file is gone"
+        return served.content.decode()
 
     return read
 
@@ -291,6 +297,27 @@ def test_csv_export_holds_exactly_the_filtered_rows(sign_in, seeded, downloads):
     assert table[0]["occurred_at"] == "2026-01-12T23:59:59+00:00"
     label = at.download_button(key="audit.csv").label
     assert label == "Download the 2 matching entries as CSV"
+
+
+def test_csv_is_built_when_the_download_is_clicked_not_on_every_rerun(
+    sign_in, seeded, downloads, monkeypatch
+):
+    """Browsing the log costs no export query; the click gets the CSV of the filters shown."""
+    built: list[dict] = []
+    export_csv = AuditStore.export_csv
+
+    def counting(self, **filters):
+        built.append(filters)
+        return export_csv(self, **filters)
+
+    monkeypatch.setattr(AuditStore, "export_csv", counting)
+    at = audit_page(sign_in)
+    at.text_input(key="audit.target").input("dave").run()
+    at.run()
+    assert built == []
+    served = downloads(at, "audit.csv")
+    assert len(built) == 1 and built[0]["target_text"] == "dave"
+    assert served == seeded.export_csv(target_text="dave")
 
 
 def test_csv_export_guards_formula_cells(sign_in, store, downloads):

@@ -62,3 +62,21 @@ def test_the_core_of_admin_core_imports_no_streamlit():
     assert len(core) >= 8, core
     for path in core:
         assert "streamlit" not in imported_modules(path), path
+
+
+def test_pages_read_top_to_bottom_as_layout():
+    """A page's top level is calls in order (its parts are named functions): no loop, try or with there,
+    and an `if` holds only calls."""
+    for path in (ROOT / "pages").glob("*.py"):
+        for node in ast.parse(path.read_text()).body:
+            assert not isinstance(node, ast.For | ast.While | ast.Try | ast.With), (path, node.lineno)
+            if isinstance(node, ast.If):
+                for inner in [*node.body, *node.orelse]:
+                    assert isinstance(inner, ast.Expr), (path, inner.lineno)
+
+
+def test_one_pager_for_every_listing():
+    """Previous / Next are drawn by admin_core.ui.pager alone: the pages call render_pager."""
+    for path in (ROOT / "pages").glob("*.py"):
+        labels = {n.value for n in ast.walk(ast.parse(path.read_text())) if isinstance(n, ast.Constant)}
+        assert not labels & {"Previous", "Next"}, path
