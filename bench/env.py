@@ -10,11 +10,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import streamlit as st
 import streamlit_oauth
 from streamlit.testing.v1 import AppTest
 
-from tests.conftest import app_environment
+from tests.support.app_env import app_environment, clear_app_caches
 from tests.support.browserless import FakePopup
 from tests.support.devtenant_proc import DevTenant
 
@@ -25,14 +24,9 @@ LATENCY_MS = 50
 TIMEOUT = 60
 
 
-def clear_app_caches() -> None:
-    st.cache_data.clear()
-    st.cache_resource.clear()
-
-
 @contextmanager
 def app_settings(tenant: DevTenant, workdir: Path) -> Iterator[dict[str, str]]:
-    """The app's settings in os.environ (as `tests.conftest.app_environment`), restored afterwards."""
+    """The app's settings in os.environ (as `tests.support.app_env.app_environment`), restored afterwards."""
     env = app_environment(tenant.base_url, workdir)
     saved = {key: os.environ.get(key) for key in env}
     os.environ.update(env)

@@ -1,4 +1,9 @@
-"""``python -m devtenant``: run a local Auth0-compatible tenant on loopback."""
+"""``python -m devtenant``: run a local Auth0-compatible tenant on loopback.
+
+Once it accepts connections it prints a banner to stdout whose last line is
+``devtenant ready on http://HOST:PORT``, with the real port when started with ``--port 0``
+(devtenant/processes.py reads that line to find it).
+"""
 
 from __future__ import annotations
 

@@ -104,6 +104,7 @@ def banner(tenant: Tenant) -> str:
     lines.append("  staff accounts:")
     for a in tenant.staff_accounts:
         lines.append(f"    {a['email']:<22} password {a['password']:<10} role {a['role'] or '-'}")
+    # The documented ready line (see __main__.py): devtenant/processes.py finds a `--port 0` tenant by it.
     lines.append(f"devtenant ready on {cfg.base_url}")
     return "\n".join(lines)
 

@@ -19,6 +19,8 @@ from pathlib import Path
 import httpx
 from dotenv import dotenv_values
 
+from devtenant.processes import ChildFailed, stop_processes, wait_healthy
+
 ROOT = Path(__file__).resolve().parent.parent
 DEV_CLIENT = {"AUTH0_CLIENT_ID": "dashboard", "AUTH0_CLIENT_SECRET": "dashboard-secret"}
 
@@ -49,18 +51,14 @@ def port_is_free(port: int) -> bool:
     return True
 
 
-def wait_healthy(url: str, process: subprocess.Popen, seconds: float) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            return False
-        try:
-            if httpx.get(url, timeout=1).status_code == 200:
-                return True
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    return False
+def healthy(url: str, process: subprocess.Popen, seconds: float) -> bool:
+    """Whether `url` answers 200 within `seconds` (False too when the process exits first); the
+    children print to this terminal, so their output is already above."""
+    try:
+        wait_healthy(url, process=process, timeout=seconds, interval=0.2)
+    except ChildFailed:
+        return False
+    return True
 
 
 def streamlit_command(app_port: int, address: str) -> list[str]:
@@ -74,15 +72,8 @@ def streamlit_command(app_port: int, address: str) -> list[str]:
 
 
 def stop(processes: list[subprocess.Popen]) -> None:
-    for process in processes:
-        if process.poll() is None:
-            process.send_signal(signal.SIGINT)
-    for process in processes:
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
+    """What Ctrl-C would do (SIGINT), then kill what still runs after 10 s."""
+    stop_processes(processes, sig=signal.SIGINT, timeout=10)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -129,14 +120,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     processes = [tenant]
     try:
-        if not wait_healthy(f"{base_url}/healthz", tenant, seconds=120):
+        if not healthy(f"{base_url}/healthz", tenant, seconds=120):
             print("The dev tenant did not start; see its output above.", file=sys.stderr)
             stop(processes)
             return 1
         env.update(DEV_CLIENT, AUTH0_DOMAIN=base_url, APP_URL=f"http://localhost:{args.app_port}")
         app = subprocess.Popen(streamlit_command(args.app_port, "127.0.0.1"), cwd=ROOT, env=env)
         processes.append(app)
-        if not wait_healthy(f"http://127.0.0.1:{args.app_port}/_stcore/health", app, seconds=60):
+        if not healthy(f"http://127.0.0.1:{args.app_port}/_stcore/health", app, seconds=60):
             print("Streamlit did not start; see its output above.", file=sys.stderr)
             stop(processes)
             return 1

@@ -1,4 +1,5 @@
-"""Shared fixtures: a dev tenant over loopback, app settings pointed at it, AppTest sign-in."""
+"""Shared fixtures (only fixtures: helpers live in tests/support/): a dev tenant over loopback, app settings
+pointed at it, AppTest sign-in."""
 
 from __future__ import annotations
 
@@ -7,18 +8,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from admin_core.settings import SETTINGS
+from tests.support.app_env import ROOT, STAFF, app_environment, clear_app_caches
 from tests.support.apptest import run_app_script_every_time
 from tests.support.browserless import FakePopup
 from tests.support.devtenant_proc import DevTenant
 
 pytest_plugins = ["tests.support.reliability_report"]
-
-ROOT = Path(__file__).resolve().parent.parent
-STAFF = {"admin": "admin@example.com", "viewer": "viewer@example.com", "staff": "staff@example.com"}
 
 
 @pytest.fixture(scope="session")
@@ -34,22 +31,6 @@ def fresh_tenant(tenant: DevTenant) -> DevTenant:
     return tenant
 
 
-def app_environment(base_url: str, tmp_path: Path, **overrides: str) -> dict[str, str]:
-    """Every setting explicitly (so a developer's .env never leaks into a test), pointed at a dev tenant."""
-    env = {spec.name: "" for spec in SETTINGS}
-    env.update(
-        AUTH0_DOMAIN=base_url,
-        AUTH0_CLIENT_ID="dashboard",
-        AUTH0_CLIENT_SECRET="dashboard-secret",
-        APP_URL="http://localhost:8501",
-        DATA_DIR=str(tmp_path / "data"),
-        AUTH0_TIMEOUT_SECONDS="5",  # generous on a loaded 2-core CI machine; fault tests delay 10 s
-        AUTH0_MAX_RETRIES="0",
-    )
-    env.update(overrides)
-    return env
-
-
 @pytest.fixture
 def app_env(fresh_tenant: DevTenant, tmp_path: Path, monkeypatch) -> dict[str, str]:
     """The app's settings in the environment, pointed at a freshly reset dev tenant; caches cleared."""
@@ -59,11 +40,6 @@ def app_env(fresh_tenant: DevTenant, tmp_path: Path, monkeypatch) -> dict[str, s
     clear_app_caches()
     yield env
     clear_app_caches()
-
-
-def clear_app_caches() -> None:
-    st.cache_data.clear()
-    st.cache_resource.clear()
 
 
 @pytest.fixture(autouse=True)

@@ -14,7 +14,7 @@ from admin_core import audit as audit_module
 from admin_core.audit import Actor, AuditStore, Target
 from admin_core.auth import IDENTITY_KEY
 from admin_core.settings import load_settings
-from tests.conftest import ROOT, clear_app_caches
+from tests.support.app_env import ROOT, clear_app_caches
 from tests.support.markdown import visible
 
 AUDIT = "pages/audit.py"

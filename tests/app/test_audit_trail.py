@@ -16,7 +16,7 @@ from streamlit.testing.v1 import AppTest
 from admin_core.audit import AuditEvent, AuditStore
 from admin_core.auth import IDENTITY_KEY
 from admin_core.settings import load_settings
-from tests.conftest import ROOT, clear_app_caches
+from tests.support.app_env import ROOT, clear_app_caches
 from tests.support.markdown import visible
 from tests.support.postgres import PostgresServer, postgres_session
 

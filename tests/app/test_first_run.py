@@ -7,7 +7,7 @@ from streamlit.testing.v1 import AppTest
 
 from admin_core.auth import IDENTITY_KEY
 from admin_core.settings import SETTINGS
-from tests.conftest import ROOT, app_environment, clear_app_caches
+from tests.support.app_env import ROOT, app_environment, clear_app_caches
 from tests.support.browserless import FakePopup
 from tests.support.markdown import visible
 

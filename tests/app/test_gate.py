@@ -11,7 +11,7 @@ from streamlit.testing.v1 import AppTest
 from admin_core.audit import AuditEvent, AuditStore
 from admin_core.auth import IDENTITY_KEY, Identity, Role
 from admin_core.settings import load_settings
-from tests.conftest import ROOT
+from tests.support.app_env import ROOT
 from tests.support.browserless import FakePopup, authorize, change_state, drop_state
 from tests.support.markdown import visible
 

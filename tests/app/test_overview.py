@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.conftest import ROOT, app_environment, clear_app_caches
+from tests.support.app_env import ROOT, app_environment, clear_app_caches
 from tests.support.browserless import FakePopup
 from tests.support.devtenant_proc import DevTenant
 

@@ -10,7 +10,7 @@ from streamlit.testing.v1 import AppTest
 from admin_core.auth import IDENTITY_KEY
 from admin_core.directory import Directory
 from admin_core.errors import NotAllowed
-from tests.conftest import ROOT, app_environment, clear_app_caches
+from tests.support.app_env import ROOT, app_environment, clear_app_caches
 from tests.support.browserless import FakePopup
 from tests.support.devtenant_proc import DevTenant
 from tests.support.markdown import visible

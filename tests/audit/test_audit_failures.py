@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from admin_core.audit import AuditError, AuditStore, default_sqlite_url
+from devtenant.processes import free_port
 from tests.audit.helpers import ALICE, CAROL
-from tests.support.postgres import free_port
 
 
 def assert_plain(message: str) -> None:

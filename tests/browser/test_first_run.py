@@ -20,8 +20,9 @@ import pytest
 from playwright.sync_api import expect
 
 from admin_core.settings import SETTINGS
+from devtenant.processes import free_port, stop_process
 from tests.browser.helpers import ADMIN, card_delete_buttons, open_signed_out, sign_in
-from tests.support.devtenant_proc import CLIENT_ID, CLIENT_SECRET, DevTenant, free_port, stop_process
+from tests.support.devtenant_proc import CLIENT_ID, CLIENT_SECRET, DevTenant
 
 pytestmark = pytest.mark.browser
 

@@ -19,7 +19,7 @@ from admin_core.directory import Directory, User, UserQuery
 from admin_core.errors import AdminError
 from admin_core.settings import load_settings
 from admin_core.tokens import IdTokenVerifier
-from tests.conftest import app_environment, clear_app_caches
+from tests.support.app_env import app_environment, clear_app_caches
 from tests.support.browserless import authorize
 
 KINDS = {

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from admin_core.directory import Directory, UserQuery, build_query
 from admin_core.errors import AdminError
 from admin_core.settings import load_settings
-from tests.conftest import app_environment
+from tests.support.app_env import app_environment
 
 LUCENE = '+-&|!(){}[]^"~*?:\\/ '
 HOSTILE_NAME = "<img src=x onerror=alert(1)>"

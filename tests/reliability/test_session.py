@@ -14,7 +14,7 @@ from streamlit.testing.v1 import AppTest
 
 from admin_core.auth import IDENTITY_KEY, LAST_SEEN_KEY
 from tests.app.test_authorization import DELETES, SIGN_IN_TITLE, first_card_target, infos, requests
-from tests.conftest import ROOT, app_environment, clear_app_caches
+from tests.support.app_env import ROOT, app_environment, clear_app_caches
 from tests.support.browserless import FakePopup
 from tests.support.devtenant_proc import DevTenant
 from tests.support.markdown import visible

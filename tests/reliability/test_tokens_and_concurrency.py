@@ -14,7 +14,7 @@ from admin_core.auth import Identity, Role
 from admin_core.directory import Directory, User, UserQuery
 from admin_core.errors import ConfigError
 from admin_core.settings import load_settings
-from tests.conftest import app_environment, clear_app_caches
+from tests.support.app_env import app_environment, clear_app_caches
 from tests.support.devtenant_proc import DevTenant
 
 

@@ -2,20 +2,21 @@
 
 with DevTenant(users=200, rate_limit="free") as dt:
     dt.base_url, dt.stats(), dt.reset(), dt.add_fault(path="/api/v2/users", status=500), ...
+
+The process plumbing (``--port 0`` and the ready line, health wait, stop) is `devtenant.processes`.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
-import socket
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import httpx
+
+from devtenant.processes import Child, ChildFailed, start_devtenant
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -24,33 +25,16 @@ CLIENT_SECRET = "dashboard-secret"
 STAFF_PASSWORD = "devtenant"
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def stop_process(proc: subprocess.Popen) -> None:
-    """Ask a child process to stop (SIGTERM), kill it if it has not after 10 s, and reap it."""
-    if proc.poll() is not None:
-        return
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(timeout=10)
-
-
 class DevTenantError(RuntimeError):
     pass
 
 
 class DevTenant:
-    """A dev tenant subprocess on a free loopback port.
+    """A dev tenant subprocess on loopback, on the port it picked itself (``--port 0``) unless given one.
 
     Options map to the CLI: ``users``, ``seed``, ``latency_ms``, ``rate_limit``, ``token_ttl``,
-    ``id_token_ttl``, ``index_lag_ms`` (``extra_args`` for anything else).
+    ``id_token_ttl``, ``index_lag_ms`` (``extra_args`` for anything else). The addresses
+    (``base_url``, ``domain``, ...) are known once it has started.
     """
 
     def __init__(
@@ -68,12 +52,8 @@ class DevTenant:
         startup_timeout: float | None = None,
         start: bool = True,
     ) -> None:
-        self.port = port or free_port()
         self.host = "127.0.0.1"
-        self.base_url = f"http://{self.host}:{self.port}"
-        self.domain = f"{self.host}:{self.port}"
-        self.api_audience = f"{self.base_url}/api/v2/"
-        self.issuer = f"{self.base_url}/"
+        self.port = port or 0
         args = [
             "--host",
             self.host,
@@ -96,65 +76,45 @@ class DevTenant:
             args += ["--id-token-ttl", str(id_token_ttl)]
         self.args = args + list(extra_args or [])
         self.startup_timeout = startup_timeout or (60.0 if users > 20000 else 30.0)
-        self.proc: subprocess.Popen | None = None
-        self._log = None
+        self.child: Child | None = None
         self.startup_seconds: float | None = None
-        self._http = httpx.Client(base_url=self.base_url, timeout=30, trust_env=False)
+        self._http: httpx.Client | None = None
         if start:
             self.start()
 
     # lifecycle ---------------------------------------------------------------------------------
     def start(self) -> DevTenant:
-        self._log = tempfile.NamedTemporaryFile(prefix="devtenant-", suffix=".log", delete=False)  # noqa: SIM115
         env = dict(os.environ)
-        env["PYTHONUNBUFFERED"] = "1"
         env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
         started = time.monotonic()
-        self.proc = subprocess.Popen(  # noqa: S603
-            [sys.executable, "-m", "devtenant", *self.args],
-            cwd=str(ROOT),
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            env=env,
-        )
-        deadline = started + self.startup_timeout
-        while True:
-            if self.proc.poll() is not None:
-                raise DevTenantError(
-                    f"devtenant exited with {self.proc.returncode} during startup:\n{self.output()}"
-                )
-            try:
-                if self._http.get("/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                self.stop()
-                raise DevTenantError(
-                    f"devtenant did not answer /healthz within {self.startup_timeout:.0f} s:\n{self.output()}"
-                )
-            time.sleep(0.05)
+        try:
+            self.child, self.base_url = start_devtenant(
+                self.args, python=sys.executable, timeout=self.startup_timeout, cwd=ROOT, env=env
+            )
+        except ChildFailed as failed:
+            raise DevTenantError(str(failed)) from None
         self.startup_seconds = time.monotonic() - started
+        self.port = int(self.base_url.rsplit(":", 1)[1])
+        self.domain = f"{self.host}:{self.port}"
+        self.api_audience = f"{self.base_url}/api/v2/"
+        self.issuer = f"{self.base_url}/"
+        self._http = httpx.Client(base_url=self.base_url, timeout=30, trust_env=False)
         return self
 
+    @property
+    def proc(self) -> subprocess.Popen | None:
+        return self.child.proc if self.child is not None else None
+
     def output(self) -> str:
-        if self._log is None:
-            return ""
-        try:
-            return Path(self._log.name).read_text(errors="replace")
-        except OSError:
-            return ""
+        return self.child.output() if self.child is not None else ""
 
     def stop(self) -> None:
-        proc, self.proc = self.proc, None
-        if proc is not None:
-            stop_process(proc)
-        if self._log is not None:
-            self._log.close()
-            with contextlib.suppress(OSError):
-                os.unlink(self._log.name)
-            self._log = None
-        self._http.close()
+        child, self.child = self.child, None
+        if child is not None:
+            child.stop()
+        if self._http is not None:
+            self._http.close()
+            self._http = None
 
     def __enter__(self) -> DevTenant:
         return self

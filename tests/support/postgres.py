@@ -18,7 +18,6 @@ import os
 import pwd
 import shlex
 import shutil
-import socket
 import subprocess
 import tempfile
 import uuid
@@ -29,6 +28,8 @@ from pathlib import Path
 import psycopg
 import pytest
 from psycopg import sql
+
+from devtenant.processes import free_port
 
 INSTALL_HINT = "Install the server with `apt-get install postgresql` (Debian/Ubuntu) to run these tests."
 COMMAND_TIMEOUT_S = 120
@@ -63,13 +64,6 @@ def find_pg_bin() -> Path | None:
         if (directory / "initdb").is_file() and (directory / "pg_ctl").is_file():
             return directory
     return None
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @dataclass
@@ -203,7 +197,7 @@ def start_postgres() -> PostgresServer:
             cwd=base_dir,
         )
         last_error = ""
-        for _ in range(3):  # a free port can be taken between picking and binding it
+        for _ in range(3):  # PostgreSQL takes no port 0: a picked port can be taken before it binds
             server = PostgresServer(bin_dir=bin_dir, base_dir=base_dir, port=free_port(), run_as=run_as)
             options = " ".join(
                 [
