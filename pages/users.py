@@ -3,12 +3,13 @@
 import streamlit as st
 
 from admin_core import actions, csvsafe, runtime
-from admin_core.auth import require_access, require_change, require_session
+from admin_core.auth import require_change, require_session
 from admin_core.directory import PAGE_SIZES, SEARCH_CAP, SORTS, User
 from admin_core.errors import AdminError, NotAllowed, UserGone
 from admin_core.ui import listing
 from admin_core.ui.cards import TABLE_COLUMNS, render_card, render_detail, users_frame
 from admin_core.ui.chrome import md, show_error
+from admin_core.ui.gate import require_access
 
 identity = require_access()
 
