@@ -1,6 +1,9 @@
-"""One error tree, rendered in one place: what a person reads is a `message` or a sentence, never a class."""
+"""One error tree, rendered in one place (what a person reads is a `message` or a sentence, never a class
+name), and the checks that used to be written twice: loopback, the default audit URL."""
 
+import ast
 import logging
+from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -123,3 +126,14 @@ def test_the_default_audit_url_is_built_in_one_place(tmp_path):
     assert load_settings(env, dotenv_path=None).audit_database_url == audit.default_sqlite_url(
         tmp_path / "data"
     )
+
+
+def test_the_default_audit_file_name_is_written_once():
+    root = Path(__file__).resolve().parents[2] / "admin_core"
+    places = [
+        str(path.relative_to(root))
+        for path in root.rglob("*.py")
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.Constant) and node.value == "audit.sqlite3"
+    ]
+    assert places == ["settings.py"]
