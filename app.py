@@ -2,9 +2,9 @@
 
 import streamlit as st
 
-from admin_core import runtime
-from admin_core.auth import admins_only, current_identity, gate, pages_run_by_app
+from admin_core.auth import current_identity, pages_run_by_app
 from admin_core.ui import chrome
+from admin_core.ui.gate import admins_only, gate, settings_or_explain
 
 # The icon ships with the app (a data: URL in the page): a `:material/...:` page icon made every browser
 # fetch an SVG from Google's font CDN, telling a third party who opens the tool (offline: a failed fetch).
@@ -33,7 +33,7 @@ if signed_in is None or not signed_in.can_view:
 
 # Nothing below runs, and no Management API call is made, until a verified admin or viewer is signed in.
 identity = gate()
-chrome.header(identity, runtime.settings_or_explain())
+chrome.header(identity, settings_or_explain())
 
 if identity.can_change:
     audit = AUDIT

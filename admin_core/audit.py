@@ -33,6 +33,8 @@ from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.pool import StaticPool
 
 from admin_core import csvsafe
+from admin_core.errors import AppError
+from admin_core.settings import default_sqlite_url
 
 __all__ = [
     "ACTIONS",
@@ -94,12 +96,8 @@ CSV_COLUMNS: tuple[str, ...] = (
 # --------------------------------------------------------------------------------------------
 
 
-class AuditError(Exception):
+class AuditError(AppError):
     """The audit log could not be written or read; ``.message`` says why in plain words."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
 
 
 class AuditRequestError(AuditError):
@@ -226,12 +224,6 @@ audit_schema = sa.Table(
     sa.Column("version", sa.Integer, nullable=False),
     sa.CheckConstraint("id = 1", name="ck_audit_schema_single_row"),
 )
-
-
-def default_sqlite_url(data_dir: str | os.PathLike[str]) -> str:
-    """SQLAlchemy URL of the default audit file ``<data_dir>/audit.sqlite3``."""
-    path = os.path.abspath(os.fspath(data_dir))
-    return f"sqlite:///{os.path.join(path, 'audit.sqlite3')}"
 
 
 # --------------------------------------------------------------------------------------------

@@ -1,4 +1,6 @@
-"""Sign-in and roles: the gate every page passes before it shows anything or calls the Management API.
+"""Sign-in and roles: the state behind the gate every page passes before it shows anything or calls the
+Management API. This module draws nothing: admin_core.ui.signin and admin_core.ui.gate draw the screens
+and call it.
 
 Sign-in is Auth0's authorization code flow with PKCE through streamlit-oauth's popup button; the ID token
 is verified (admin_core.tokens) before anything in it is trusted, and the person's Auth0 roles decide what
@@ -11,7 +13,6 @@ import asyncio
 import hmac
 import logging
 import secrets
-import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -28,7 +29,7 @@ from streamlit_oauth import OAuth2Component, StreamlitOauthError
 from admin_core import diagnose, runtime
 from admin_core.audit import Actor
 from admin_core.errors import AdminError, NotAllowed, SignInError
-from admin_core.settings import STREAMLIT_OAUTH_CALLBACK_PATH, Settings, SettingsError
+from admin_core.settings import STREAMLIT_OAUTH_CALLBACK_PATH, Settings, SettingsError, is_loopback
 
 log = logging.getLogger(__name__)
 
@@ -261,10 +262,6 @@ def _complete_sign_in(settings: Settings, token: dict, nonce: str) -> Identity:
 # --- redirect URI and origin -------------------------------------------------------------------------
 
 
-def _is_loopback(host: str | None) -> bool:
-    return host in ("localhost", "127.0.0.1", "::1", "[::1]")
-
-
 def redirect_uri_for_page(settings: Settings, request_host: str | None) -> str | None:
     """The callback URL for the host this page was opened under, or None when sign-in cannot work here.
 
@@ -277,8 +274,8 @@ def redirect_uri_for_page(settings: Settings, request_host: str | None) -> str |
         return settings.redirect_uri
     asked = urlsplit(f"//{request_host}")
     if (
-        _is_loopback(asked.hostname)
-        and _is_loopback(configured.hostname)
+        is_loopback(asked.hostname)
+        and is_loopback(configured.hostname)
         and (asked.port or 80) == (configured.port or 80)
     ):
         return f"{configured.scheme}://{request_host}{configured.path}{STREAMLIT_OAUTH_CALLBACK_PATH}"
@@ -304,7 +301,7 @@ def _request_host() -> str | None:
         return None
 
 
-# --- the sign-in screen ------------------------------------------------------------------------------
+# --- the sign-in flow (admin_core.ui.signin draws the screen and the button, and calls these) -----------
 
 
 class _HeldExchange(OAuth2):
@@ -313,7 +310,7 @@ class _HeldExchange(OAuth2):
     streamlit-oauth compares the callback's `state` with the one it sent only when the callback carries a
     `state`, and exchanges the code right after. This client remembers the state put into the
     authorization URL and, when streamlit-oauth asks for the exchange, only keeps the code; `exchange()`
-    runs it once `_sign_in_button` has seen that the callback's state is the one sent. So a result without
+    runs it once `finish_sign_in` has seen that the callback's state is the one sent. So a result without
     state, or with another one, is refused before its code is exchanged (and the library is not forked).
     """
 
@@ -344,72 +341,66 @@ def _oauth_component(settings: Settings) -> OAuth2Component:
     return OAuth2Component(client=client)
 
 
-def render_sign_in(settings: Settings) -> None:
-    """The sign-in screen: the Auth0 button, and the dev accounts when talking to the local dev tenant."""
-    from admin_core.ui import chrome  # local: chrome imports this module
+def take_notice() -> str | None:
+    """What the sign-in screen says once (a session that ended, a refused sign-in, a logout)."""
+    return st.session_state.pop(NOTICE_KEY, None)
 
-    notice = st.session_state.pop(NOTICE_KEY, None)
-    _, middle, _ = st.columns([1, 2, 1])
-    with middle:
-        st.title("Auth0 User Admin")
-        st.caption("Find, inspect, block and delete the users of your Auth0 tenant.")
-        chrome.dev_banner(settings)
-        if notice:
-            chrome.show_error(notice, level="info")  # it can carry Auth0's own words
-        if st.session_state.pop(END_AUTH0_SESSION_KEY, False):
-            chrome.logout_redirect(settings)
-            return
-        redirect_uri = redirect_uri_for_page(settings, _request_host())
-        if redirect_uri is None:
-            st.warning(
-                f"Sign-in only works at the app's configured address. Open it at {settings.app_url} "
-                "(or set APP_URL to the address you use and register its callback URL in Auth0)."
-            )
-            st.link_button("Open the app at its configured address", settings.app_url, type="primary")
-            return
-        problem = _callback_problem(settings, redirect_uri)
-        if problem:
-            chrome.show_error(problem)
-            return
-        _sign_in_button(settings, redirect_uri)
-        if settings.is_dev_tenant:
-            chrome.dev_accounts_hint(settings)
+
+def take_end_auth0_session() -> bool:
+    """True once after an app logout: the sign-in screen then ends the Auth0 session in this browser."""
+    return bool(st.session_state.pop(END_AUTH0_SESSION_KEY, False))
+
+
+def page_redirect_uri(settings: Settings) -> str | None:
+    """`redirect_uri_for_page` for the host of the request running now."""
+    return redirect_uri_for_page(settings, _request_host())
 
 
 @st.cache_data(ttl=300, show_spinner=False)
-def _callback_problem(settings: Settings, redirect_uri: str) -> str | None:
+def callback_problem(settings: Settings, redirect_uri: str) -> str | None:
+    """Why Auth0 would refuse this callback URL (admin_core.diagnose), asked at most every 5 minutes."""
     return diagnose.callback_problem(settings, redirect_uri)
 
 
 STATE_MISMATCH = "Sign-in failed: the answer from Auth0 did not match this sign-in attempt. Try again."
 
 
-def _sign_in_button(settings: Settings, redirect_uri: str) -> None:
+@dataclass(frozen=True)
+class SignInAttempt:
+    """What the sign-in button is drawn with: a fresh component key, the nonce and the extra parameters
+    for the authorization URL, and the component whose client holds the code back (`_HeldExchange`)."""
+
+    key: str
+    nonce: str
+    extras: dict[str, str]
+    component: OAuth2Component
+
+
+def sign_in_attempt(settings: Settings) -> SignInAttempt:
+    """The current sign-in attempt (its nonce and key live in the session until it ends)."""
     nonce = st.session_state.setdefault(NONCE_KEY, secrets.token_urlsafe(24))
     attempt = st.session_state.setdefault(ATTEMPT_KEY, 0)
     extras = {"nonce": nonce}
     if st.session_state.get(LOGGED_OUT_KEY):
         extras["prompt"] = "login"  # after a logout, ask for the password even if Auth0 remembers the browser
-    component = _oauth_component(settings)
-    try:
-        result = component.authorize_button(
-            "Log in with Auth0",
-            redirect_uri=redirect_uri,
-            scope=SCOPE,
-            key=f"auth0_login_{attempt}",
-            pkce="S256",
-            extras_params=extras,
-            use_container_width=True,
-        )
-    except StreamlitOauthError:  # an error answer, or a state other than the one sent
+    return SignInAttempt(
+        key=f"auth0_login_{attempt}", nonce=nonce, extras=extras, component=_oauth_component(settings)
+    )
+
+
+def refuse_button_error(exc: Exception) -> None:
+    """The button itself raised: an error answer or a state other than the one sent (StreamlitOauthError),
+    or building the authorization URL failed. The attempt ends, and the sign-in screen says why."""
+    if isinstance(exc, StreamlitOauthError):
         _fail(None, STATE_MISMATCH)
-        return
-    except Exception as exc:  # building the authorization URL
+    else:
         _fail(None, _exchange_problem(exc))
-        return
-    if not result:
-        return
-    client = component.client
+
+
+def finish_sign_in(settings: Settings, attempt: SignInAttempt, result: dict) -> None:
+    """The button's result: check its state, exchange the held code, verify the ID token, read the role,
+    record the sign-in and rerun (signed in, or back to the sign-in screen with the reason)."""
+    client = attempt.component.client
     sent, got = client.sent_state, result.get("state")
     if not sent or not isinstance(got, str) or not hmac.compare_digest(got, sent):
         # streamlit-oauth lets a result without state through; its code was held back, never exchanged.
@@ -423,7 +414,7 @@ def _sign_in_button(settings: Settings, redirect_uri: str) -> None:
             _fail(None, _exchange_problem(exc))
             return
     try:
-        identity = _complete_sign_in(settings, token, nonce)
+        identity = _complete_sign_in(settings, token, attempt.nonce)
     except SignInError as exc:
         _fail(None, exc.message)
         return
@@ -443,11 +434,16 @@ def _sign_in_button(settings: Settings, redirect_uri: str) -> None:
     st.rerun()
 
 
+UNREACHABLE_AT_SIGN_IN = "Sign-in failed: Auth0 could not be reached to finish the sign-in. Try again."
+
+
 def _exchange_problem(exc: Exception) -> str:
     """What went wrong in the code exchange (httpx-oauth raises with the token endpoint's response)."""
     response = getattr(exc, "response", None)
     if response is None:
-        return f"Sign-in failed: Auth0 could not be reached to finish the sign-in ({type(exc).__name__}). Try again."
+        # The exception's class and text are for the server log; a person reads a sentence.
+        log.warning("sign-in code exchange failed: %s: %s", type(exc).__name__, exc)
+        return UNREACHABLE_AT_SIGN_IN
     try:
         body = response.json()
     except ValueError:
@@ -471,7 +467,7 @@ def _fail(actor: Actor | None, message: str) -> None:
     st.rerun()
 
 
-# --- the gate ----------------------------------------------------------------------------------------
+# --- where a run started (admin_core.ui.gate guards the pages with these) ----------------------------
 
 
 ENTERED_VIA_APP_KEY = "auth.entered_via_app"
@@ -486,78 +482,11 @@ def pages_run_by_app() -> Iterator[str | None]:
     yield st.session_state.pop(WANTED_PAGE_KEY, None)
 
 
-def require_access(*, admin: bool = False) -> Identity:
-    """First call of every page: the gate, then a start over from app.py if this session never ran it.
-
-    A fresh server process serves `pages/<name>.py` without app.py until some session has called
-    st.navigation(); the gate keeps such a run safe, and switching to app.py once the person is signed in
-    gives them the header and the menu. The page asked for and the URL's parameters go along, so app.py
-    shows that page with that view (a shared link), not its default page.
-    """
-    identity = gate(admin=admin)
-    ctx = get_script_run_ctx()
-    if ctx is not None and not st.session_state.get(ENTERED_VIA_APP_KEY):
-        main = Path(ctx.main_script_path)
-        if main.name == "app.py":
-            caller = sys._getframe(1).f_globals.get("__file__")  # the page file that called us
-            if caller:
-                st.session_state[WANTED_PAGE_KEY] = Path(caller).stem
-            st.switch_page(str(main), query_params=st.query_params.to_dict())
-    return identity
+def entered_via_app() -> bool:
+    """Whether this session has run a page through app.py (see `pages_run_by_app`)."""
+    return bool(st.session_state.get(ENTERED_VIA_APP_KEY))
 
 
-def gate(*, admin: bool = False) -> Identity:
-    """First call of app.py: returns the person, or renders why not and stops the run."""
-    identity = current_identity()
-    if identity is None:
-        # Settings are read here, not on every run: a signed-in session has them (it signed in with them).
-        render_sign_in(runtime.settings_or_explain())
-        st.stop()
-    if not identity.can_view:
-        from admin_core.ui import chrome
-
-        chrome.no_access(identity)
-        st.stop()
-    if admin and not identity.can_change:
-        st.error(ADMINS_ONLY)
-        _offer_pages_on_a_direct_run()
-        st.stop()
-    return identity
-
-
-ADMINS_ONLY = "This page is for admins only. Your role lets you view users, not this page."
-
-
-# The pages a viewer may open, as files: a fresh server process runs pages/ files without app.py, and there
-# st.page_link finds pages by file.
-VIEWER_PAGE_FILES = (
-    ("pages/users.py", "Users"),
-    ("pages/overview.py", "Overview"),
-    ("pages/account.py", "Account"),
-)
-
-
-def _offer_pages_on_a_direct_run() -> None:
-    """On a fresh server process (a pages/ file run without app.py; see require_access) a viewer at an admin
-    page gets links to the pages they may see; with app.py running, app.py's navigation shows `admins_only`
-    at that address instead, and this never runs."""
-    ctx = get_script_run_ctx()
-    if (
-        ctx is None
-        or Path(ctx.main_script_path).name != "app.py"
-        or st.session_state.get(ENTERED_VIA_APP_KEY)
-    ):
-        return
-    st.markdown("You can open:")
-    for path, label in VIEWER_PAGE_FILES:
-        st.page_link(path, label=label)
-
-
-def admins_only(pages: list) -> None:
-    """What a viewer sees at an admin page's address (a shared link): why not, in words, and the pages they
-    may open instead, on that address (not a silent redirect elsewhere)."""
-    st.title("Admins only")
-    st.error(ADMINS_ONLY)
-    st.markdown("You can open:")
-    for page in pages:
-        st.page_link(page, label=page.title, icon=page.icon)
+def remember_wanted_page(page_file: str) -> None:
+    """A direct run of `pages/<stem>.py` hands over to app.py, which then opens that page."""
+    st.session_state[WANTED_PAGE_KEY] = Path(page_file).stem

@@ -1,16 +1,27 @@
-"""Domain errors a person sees. Each carries a `message` written for the admin, never an SDK class name."""
+"""The errors a person sees. Each carries a `message` written for the admin, never an SDK class name.
+
+One tree: `AppError` is the base; `AdminError` (below: Auth0 and the app's own refusals),
+`admin_core.audit.AuditError` and `admin_core.settings.SettingsError` derive from it, and
+`admin_core.ui.chrome.show_error` renders any of them.
+"""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
 
-class AdminError(Exception):
+class AppError(Exception):
     """Base of every error the app shows; `message` is what the person reads."""
+
+    message: str
 
     def __init__(self, message: str):
         self.message = message
         super().__init__(message)
+
+
+class AdminError(AppError):
+    """Auth0 or the app refused or failed an action (the Management API, sign-in, a check of the actor)."""
 
 
 class ConfigError(AdminError):

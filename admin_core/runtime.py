@@ -1,7 +1,8 @@
 """Process-wide objects and caches: settings, the Management API client, the audit store, listing caches.
 
 Each is built once per server process with `st.cache_resource`, so every session shares one
-client-credentials token and one database engine.
+client-credentials token and one database engine. This module draws nothing: a page that cannot read the
+settings is admin_core.ui.gate's `settings_or_explain`.
 """
 
 from __future__ import annotations
@@ -10,7 +11,8 @@ import streamlit as st
 
 from admin_core.audit import AuditStore
 from admin_core.directory import Directory, User, UserPage, UserQuery
-from admin_core.settings import Settings, SettingsError, load_settings
+from admin_core.overview import FiguresStore
+from admin_core.settings import Settings, load_settings
 from admin_core.tokens import IdTokenVerifier
 
 LISTING_TTL_SECONDS = 30
@@ -19,18 +21,6 @@ LISTING_TTL_SECONDS = 30
 @st.cache_resource(show_spinner=False)
 def get_settings() -> Settings:
     return load_settings()
-
-
-def settings_or_explain() -> Settings:
-    """The settings, or a page explaining what to configure (never a traceback) and a stop."""
-    try:
-        return get_settings()
-    except SettingsError as exc:
-        from admin_core.ui import chrome
-
-        chrome.not_configured(exc)
-        st.stop()
-        raise  # unreachable: st.stop() raises
 
 
 @st.cache_resource(show_spinner=False)
@@ -91,8 +81,6 @@ def clear_listing() -> None:
 
 
 @st.cache_resource(show_spinner=False)
-def get_overview_store():
+def get_overview_store() -> FiguresStore:
     """The Overview's figures, shared by every session for a few minutes (admin_core.overview.TTL_SECONDS)."""
-    from admin_core.overview import FiguresStore
-
     return FiguresStore()

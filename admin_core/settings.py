@@ -16,6 +16,8 @@ from urllib.parse import urlencode, urlsplit
 
 from dotenv import dotenv_values
 
+from admin_core.errors import AppError
+
 # Values people leave in place when they copy .env.example without filling it in. Matched against the
 # whole value, so a real random secret that happens to contain "xxx" is never taken for one.
 PLACEHOLDER = re.compile(r"(your[-_].*|<.*>|\.\.\.|change[-_]?me|x{3,}|todo|placeholder)", re.IGNORECASE)
@@ -132,14 +134,15 @@ SETTINGS: tuple[SettingSpec, ...] = (
 )
 
 
-class SettingsError(Exception):
+class SettingsError(AppError):
     """The settings cannot be used; `problems` names each bad variable and what to put there."""
 
     def __init__(self, problems: list[str], *, nothing_configured: bool = False):
         self.problems = problems
         # True when not a single required Auth0 setting was given: a newcomer, not a typo.
         self.nothing_configured = nothing_configured
-        super().__init__("; ".join(problems))
+        # Not AppError.__init__: `message` is built from `problems` (below); str() stays the short list.
+        Exception.__init__(self, "; ".join(problems))
 
     @property
     def message(self) -> str:
@@ -208,13 +211,25 @@ class Settings:
         return f"{self.auth0_url}/v2/logout?{query}"
 
 
-def _is_loopback(host: str) -> bool:
+def is_loopback(host: str | None) -> bool:
+    """This machine: `localhost` or a loopback address (`127.0.0.1`, `::1`, `[::1]` as in a URL's netloc).
+    The one check for both plain-http Auth0 URLs and sign-in's callback host."""
+    if not host:
+        return False
+    host = host.lower()
     if host == "localhost":
         return True
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
     try:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+def default_sqlite_url(data_dir: str | os.PathLike[str]) -> str:
+    """SQLAlchemy URL of the default audit file ``<data_dir>/audit.sqlite3`` (AUDIT_DATABASE_URL empty)."""
+    return f"sqlite:///{Path(data_dir) / 'audit.sqlite3'}"
 
 
 def _looks_like_placeholder(value: str) -> bool:
@@ -238,7 +253,7 @@ def normalize_domain(raw: str) -> str:
         raise ValueError("it must be just the domain, without a path (e.g. your-tenant.eu.auth0.com)")
     if parts.username or parts.password:
         raise ValueError("it must not contain a user name or password")
-    if parts.scheme == "http" and not _is_loopback(parts.hostname):
+    if parts.scheme == "http" and not is_loopback(parts.hostname):
         raise ValueError(
             "plain http is refused for anything but this machine (127.0.0.1/localhost); use https"
         )
@@ -352,7 +367,7 @@ def load_settings(
         app_url=app_url,
         admin_role=get(specs["ADMIN_ROLE"]),
         viewer_role=get(specs["VIEWER_ROLE"]),
-        audit_database_url=get(specs["AUDIT_DATABASE_URL"]) or f"sqlite:///{data_dir / 'audit.sqlite3'}",
+        audit_database_url=get(specs["AUDIT_DATABASE_URL"]) or default_sqlite_url(data_dir),
         data_dir=data_dir,
         timeout_seconds=numbers["AUTH0_TIMEOUT_SECONDS"],
         max_retries=int(numbers["AUTH0_MAX_RETRIES"]),

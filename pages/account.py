@@ -3,8 +3,9 @@
 import streamlit as st
 
 from admin_core import runtime
-from admin_core.auth import require_access, sign_out
+from admin_core.auth import sign_out
 from admin_core.ui.chrome import md
+from admin_core.ui.gate import require_access
 
 identity = require_access()
 

@@ -11,8 +11,8 @@ import streamlit as st
 
 from admin_core import runtime
 from admin_core.audit import ACTIONS, AuditError, AuditEvent, AuditPage, AuditStore
-from admin_core.auth import require_access
 from admin_core.ui.chrome import show_error
+from admin_core.ui.gate import require_access
 from admin_core.ui.pager import render_pager
 
 identity = require_access(admin=True)

@@ -7,10 +7,10 @@ import pandas as pd
 import streamlit as st
 
 from admin_core import runtime
-from admin_core.auth import require_access
 from admin_core.errors import AdminError
 from admin_core.overview import BUCKETS, OTHER, TTL_SECONDS, Figures, FiguresStore, gather
 from admin_core.ui.chrome import show_error
+from admin_core.ui.gate import require_access
 
 identity = require_access()
 

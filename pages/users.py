@@ -3,12 +3,13 @@
 import streamlit as st
 
 from admin_core import actions, csvsafe, runtime
-from admin_core.auth import require_access, require_change, require_session
+from admin_core.auth import require_change, require_session
 from admin_core.directory import SEARCH_CAP, User, UserPage
 from admin_core.errors import AdminError, NotAllowed, UserGone
 from admin_core.ui import listing
 from admin_core.ui.cards import render_detail, render_grid, render_table, users_frame
 from admin_core.ui.chrome import md, show_error
+from admin_core.ui.gate import require_access
 from admin_core.ui.pager import render_pager
 
 identity = require_access()

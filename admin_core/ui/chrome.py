@@ -10,6 +10,8 @@ from pathlib import Path
 import httpx
 import streamlit as st
 
+from admin_core.auth import WELCOME_KEY, Identity, sign_out
+from admin_core.errors import AppError
 from admin_core.settings import Settings, SettingsError
 
 log = logging.getLogger(__name__)
@@ -53,11 +55,22 @@ def _escape_block_start(match: re.Match) -> str:
     return lead + "\\" + marker
 
 
-def show_error(message: object, *, level: str = "error") -> None:
-    """Show an error text as text (st.error/st.warning render Markdown, and Auth0's texts can echo a
-    query from a shared link). Every page shows `AdminError.message` and friends through this."""
+UNEXPECTED = "Something went wrong on our side. Try again; if it keeps happening, the server log says more."
+
+
+def show_error(error: AppError | BaseException | str, *, level: str = "error") -> None:
+    """The one way an error reaches a person: an `AppError`'s `message` or a message, shown as text
+    (st.error/st.warning render Markdown, and Auth0's texts can echo a query from a shared link). Any other
+    exception becomes a sentence on the page and a traceback in the server log, never a class name."""
+    if isinstance(error, AppError):
+        text = error.message
+    elif isinstance(error, BaseException):
+        log.exception("unexpected error shown to the person as a sentence", exc_info=error)
+        text = UNEXPECTED
+    else:
+        text = error
     box = {"warning": st.warning, "info": st.info}.get(level, st.error)
-    box(md(message))
+    box(md(text))
 
 
 def dev_banner_text(settings: Settings) -> str | None:
@@ -113,7 +126,7 @@ def style() -> None:
     st.html(STYLE)
 
 
-def who(identity) -> str:
+def who(identity: Identity) -> str:
     """The header's line: name, email and role badge (escaped: names are data)."""
     role = "Admin" if identity.can_change else "Viewer"
     return (
@@ -122,10 +135,8 @@ def who(identity) -> str:
     )
 
 
-def header(identity, settings: Settings) -> None:
+def header(identity: Identity, settings: Settings) -> None:
     """Compact header: who is signed in, with which role, and the way out; the dev-tenant banner below."""
-    from admin_core.auth import WELCOME_KEY, sign_out
-
     style()
     if st.session_state.pop(WELCOME_KEY, None):
         # Says the sign-in worked, and has the browser load its toast code now: on first use that took
@@ -161,10 +172,8 @@ def logout_redirect(settings: Settings) -> None:
     )
 
 
-def no_access(identity) -> None:
+def no_access(identity: Identity) -> None:
     """Signed in, but neither admin nor viewer: say so, say who, offer logout; show nothing else."""
-    from admin_core.auth import sign_out
-
     st.title("No access")
     st.warning(
         f"You are signed in as {md(identity.email or identity.sub)}, but your Auth0 account has neither the "

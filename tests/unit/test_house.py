@@ -48,7 +48,7 @@ def test_only_the_wrapper_talks_to_the_management_api_sdk():
             assert path.name == "directory.py", path
 
 
-SESSION_LAYER = {"auth.py", "runtime.py", "actions.py"}
+SESSION_LAYER_FILES = {"auth.py", "runtime.py", "actions.py"}
 
 
 def test_the_core_of_admin_core_imports_no_streamlit():
@@ -57,7 +57,7 @@ def test_the_core_of_admin_core_imports_no_streamlit():
     core = [
         path
         for path in (ROOT / "admin_core").rglob("*.py")
-        if "ui" not in path.relative_to(ROOT / "admin_core").parts[:-1] and path.name not in SESSION_LAYER
+        if "ui" not in path.relative_to(ROOT / "admin_core").parts[:-1] and path.name not in SESSION_LAYER_FILES
     ]
     assert len(core) >= 8, core
     for path in core:
@@ -80,3 +80,158 @@ def test_one_pager_for_every_listing():
     for path in (ROOT / "pages").glob("*.py"):
         labels = {n.value for n in ast.walk(ast.parse(path.read_text())) if isinstance(n, ast.Constant)}
         assert not labels & {"Previous", "Next"}, path
+
+
+def _is_type_checking_block(node: ast.AST) -> bool:
+    test = getattr(node, "test", None)
+    return isinstance(node, ast.If) and (
+        getattr(test, "id", None) == "TYPE_CHECKING" or getattr(test, "attr", None) == "TYPE_CHECKING"
+    )
+
+
+def _imports_anywhere(tree: ast.AST):
+    """Every import in the module, function-local ones too (they are cycles put off, not gone); imports
+    for the type checker only (`if TYPE_CHECKING:`) never run and do not count."""
+    for node in ast.iter_child_nodes(tree):
+        if _is_type_checking_block(node):
+            continue
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            yield node
+        yield from _imports_anywhere(node)
+
+
+def _module_name(path: Path) -> str:
+    parts = path.relative_to(ROOT).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def admin_core_import_graph() -> dict[str, set[str]]:
+    """admin_core's modules and the admin_core modules each one imports (a package's import counts as an
+    import of its `__init__`)."""
+    paths = {_module_name(p): p for p in (ROOT / "admin_core").rglob("*.py")}
+    graph: dict[str, set[str]] = {}
+    for name, path in paths.items():
+        package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+        targets: set[str] = set()
+        for node in _imports_anywhere(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                targets |= {alias.name for alias in node.names}
+                continue
+            base = node.module or ""
+            if node.level:
+                anchor = package.split(".")[: len(package.split(".")) - (node.level - 1)]
+                base = ".".join([*anchor, *([base] if base else [])])
+            targets.add(base)
+            targets |= {f"{base}.{alias.name}" for alias in node.names}
+        edges = set()
+        for target in targets:
+            parts = target.split(".")
+            for end in range(1, len(parts) + 1):  # importing a.b.c runs a and a.b first
+                candidate = ".".join(parts[:end])
+                if candidate in paths and candidate != name:
+                    edges.add(candidate)
+        graph[name] = edges
+    return graph
+
+
+def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
+    done: set[str] = set()
+    stack: list[str] = []
+
+    def visit(node: str) -> list[str] | None:
+        if node in stack:
+            return [*stack[stack.index(node) :], node]
+        if node in done:
+            return None
+        stack.append(node)
+        for target in sorted(graph.get(node, ())):
+            if cycle := visit(target):
+                return cycle
+        stack.pop()
+        done.add(node)
+        return None
+
+    for node in sorted(graph):
+        if cycle := visit(node):
+            return cycle
+    return None
+
+
+def test_admin_core_has_no_import_cycle():
+    """Counting function-local imports: a cycle they hide still makes import order matter."""
+    graph = admin_core_import_graph()
+    assert "admin_core.auth" in graph and graph["admin_core.auth"], "the graph found no modules"
+    cycle = find_cycle(graph)
+    assert cycle is None, "import cycle: " + " -> ".join(cycle or [])
+
+
+def test_the_cycle_finder_sees_a_cycle():
+    assert find_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
+    assert find_cycle({"a": {"b"}, "b": set()}) is None
+
+
+SESSION_LAYER = ("admin_core/auth.py", "admin_core/runtime.py", "admin_core/actions.py")
+# What the session layer may use of Streamlit: state, caches, the request, and control of the run.
+# Everything that draws (st.error, st.button, st.columns, ...) belongs in admin_core/ui.
+SESSION_STREAMLIT = {
+    "session_state",
+    "rerun",
+    "stop",
+    "cache_resource",
+    "cache_data",
+    "context",
+    "query_params",
+    "switch_page",
+}
+
+
+def _streamlit_uses(tree: ast.AST) -> set[str]:
+    """The names a module uses of the `streamlit` package: `st.x` attributes and `from streamlit import x`."""
+    aliases = {"streamlit"}
+    used: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name == "streamlit":
+                    aliases.add(alias.asname or "streamlit")
+                elif alias.name.startswith("streamlit."):
+                    used.add(alias.name.split(".")[1])
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            if node.module == "streamlit":
+                used |= {alias.name for alias in node.names}
+            elif node.module.startswith("streamlit."):
+                used.add(node.module.split(".")[1])
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in aliases:
+            used.add(node.attr)
+    return used
+
+
+def session_layer_drawing(path: Path) -> list[str]:
+    """What in this session-layer module draws or reaches into the UI package (empty: nothing)."""
+    tree = ast.parse(path.read_text())
+    found = [f"st.{name}" for name in sorted(_streamlit_uses(tree) - SESSION_STREAMLIT - {"runtime"})]
+    for node in _imports_anywhere(tree):
+        modules = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module or ""]
+        found += [f"import {m}" for m in modules if m == "admin_core.ui" or m.startswith("admin_core.ui.")]
+        if isinstance(node, ast.ImportFrom) and node.module == "admin_core":
+            found += [f"import admin_core.{a.name}" for a in node.names if a.name == "ui"]
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and node.attr == "authorize_button":
+            found.append("streamlit-oauth's authorize_button (a component: UI)")
+    return found
+
+
+def test_the_session_layer_draws_nothing():
+    """auth, runtime and actions keep state, caches and audited changes; admin_core/ui draws and calls them."""
+    for name in SESSION_LAYER:
+        assert session_layer_drawing(ROOT / name) == [], name
+
+
+def test_the_drawing_finder_sees_a_drawing(tmp_path):
+    module = tmp_path / "m.py"
+    module.write_text(
+        "import streamlit as st\nfrom admin_core.ui import chrome\n"
+        "def f():\n    st.session_state['x'] = 1\n    st.error('no')\n"
+    )
+    assert session_layer_drawing(module) == ["st.error", "import admin_core.ui"]
