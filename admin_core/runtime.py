@@ -9,7 +9,8 @@ from __future__ import annotations
 import streamlit as st
 
 from admin_core.audit import AuditStore
-from admin_core.directory import Directory, User, UserPage, UserQuery
+from admin_core.auth0 import Directory
+from admin_core.domain import User, UserPage, UserQuery
 from admin_core.settings import Settings, SettingsError, load_settings
 from admin_core.tokens import IdTokenVerifier
 

@@ -4,7 +4,7 @@ import streamlit as st
 
 from admin_core import actions, csvsafe, runtime
 from admin_core.auth import require_access, require_change, require_session
-from admin_core.directory import PAGE_SIZES, SEARCH_CAP, SORTS, User
+from admin_core.domain import PAGE_SIZES, SEARCH_CAP, SORTS, User, search_cap_message
 from admin_core.errors import AdminError, NotAllowed, UserGone
 from admin_core.ui import listing
 from admin_core.ui.cards import TABLE_COLUMNS, render_card, render_detail, users_frame
@@ -297,10 +297,7 @@ if page is not None:
             args=(state.page + 1,),
         )
     if page.capped:
-        st.caption(
-            f"Auth0 shows only the first 1,000 of these {page.total:,} results. Narrow the search or add "
-            "filters to reach the others."
-        )
+        st.caption(search_cap_message(page.total))
     reachable = min(page.total, SEARCH_CAP)
     export = st.session_state.get(EXPORT)
     if export and export[0] == state.query.q and export[1] == state.sort:

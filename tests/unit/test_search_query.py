@@ -2,7 +2,7 @@
 
 import pytest
 
-from admin_core.directory import build_query, escape_lucene
+from admin_core.query import build_query, escape_lucene
 
 
 @pytest.mark.parametrize("char", list("+-=&|!(){}[]^\"~*?:\\/<>'"))
