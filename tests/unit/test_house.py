@@ -67,3 +67,52 @@ def test_only_the_wrapper_talks_to_the_management_api_sdk():
     for path in (ROOT / "admin_core").rglob("*.py"):
         if WRAPPER not in path.parents:
             assert not imports_any(path, *SDK), path
+
+
+def test_the_domain_and_query_modules_import_neither_streamlit_nor_the_sdk():
+    for name in ("domain.py", "query.py"):
+        path = ROOT / "admin_core" / name
+        assert not imports_any(path, "streamlit", "auth0", "admin_core.auth0", "httpx"), path
+
+
+def test_ui_pages_and_overview_take_their_types_from_the_domain_not_the_wrapper():
+    paths = [*(ROOT / "admin_core" / "ui").rglob("*.py"), *(ROOT / "pages").glob("*.py")]
+    for path in [*paths, ROOT / "admin_core" / "overview.py"]:
+        assert not imports_any(path, "admin_core.auth0"), path
+
+
+def test_nothing_reaches_into_the_sdks_private_client():
+    """Rate headers come through the `httpx_client=` the wrapper hands the SDK, not its internals."""
+    for path in (ROOT / "admin_core").rglob("*.py"):
+        assert "_client_wrapper" not in path.read_text(), path
+
+
+def test_the_search_cap_is_explained_in_one_place():
+    """Every "only the first 1,000 results" a person reads comes from `domain.search_cap_message`."""
+    for path in [*(ROOT / "admin_core").rglob("*.py"), *(ROOT / "pages").glob("*.py")]:
+        if path.name == "domain.py":
+            continue
+        text = path.read_text()
+        assert "first 1,000 of" not in text, path
+        assert "only shows the first" not in text and "shows only the first" not in text, path
+
+
+def opens_a_quote(text: object) -> bool:
+    """A literal ending in a double quote, as in `field:"{value}"` (an HTML attribute `href="` is not)."""
+    return isinstance(text, str) and text.endswith('"') and not text.endswith('="')
+
+
+def test_one_way_to_quote_a_lucene_phrase():
+    """A quoted search value is built by `query.phrase`, nowhere by hand (f-string or `'"' + ...`)."""
+    for path in (ROOT / "admin_core").rglob("*.py"):
+        if path.name == "query.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            pairs = []
+            if isinstance(node, ast.JoinedStr):
+                pairs = zip(node.values, node.values[1:], strict=False)
+            elif isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
+                pairs = [(node.left, node.right)]
+            for before, after in pairs:
+                if isinstance(before, ast.Constant) and not isinstance(after, ast.Constant):
+                    assert not opens_a_quote(before.value), (path, node.lineno)
