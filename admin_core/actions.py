@@ -18,7 +18,7 @@ from admin_core.auth import (
     rerun_if_session_ended,
     role_from_names,
 )
-from admin_core.directory import User
+from admin_core.domain import User
 from admin_core.errors import AdminError, NotAllowed, UserGone
 
 log = logging.getLogger(__name__)

@@ -29,10 +29,11 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
-from admin_core.directory import SEARCH_CAP, Directory, SearchPage, User
+from admin_core.domain import SEARCH_CAP, SearchPage, User
 from admin_core.errors import Unreachable
+from admin_core.query import phrase
 
 PER_PAGE = 100
 MAX_REQUESTS = 30
@@ -46,6 +47,20 @@ BUCKETS = ("today", "7 d", "30 d", "90 d", "older", "never")
 OTHER = "Other connections"
 
 Progress = Callable[[int, int | None, str], None]  # (requests done, requests planned or None, what)
+
+
+class PagedSearch(Protocol):
+    """What the figures need from the Management API wrapper (`admin_core.auth0.Directory` is one)."""
+
+    def search_page(
+        self,
+        q: str | None,
+        *,
+        page: int = 0,
+        per_page: int = 100,
+        sort: str | None = None,
+        fields: str | None = None,
+    ) -> SearchPage: ...
 
 
 def request_budget(total: int) -> int:
@@ -98,10 +113,6 @@ def iso_ms(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
-def quote(value: str) -> str:
-    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
 def count_queries(b: Boundaries) -> dict[str, str]:
     """The v3 searches of the counting approach, by figure key (the total comes from the first request)."""
     queries = {
@@ -121,7 +132,7 @@ def count_queries(b: Boundaries) -> dict[str, str]:
 
 
 def connection_query(name: str) -> str:
-    return f"identities.connection:{quote(name)}"
+    return f"identities.connection:{phrase(name)}"
 
 
 def outside_query(names: Iterable[str]) -> str | None:
@@ -264,7 +275,7 @@ class _Runner:
 
 
 def gather(
-    directory: Directory, now: datetime, *, progress: Progress | None = None, workers: int = WORKERS
+    directory: PagedSearch, now: datetime, *, progress: Progress | None = None, workers: int = WORKERS
 ) -> Figures:
     """Gather the figures for `now` (timezone-aware): listed or counted, whichever costs fewer requests."""
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="overview") as pool:
@@ -288,15 +299,15 @@ def gather(
         return _count(directory, run, first, now, budget, sample)
 
 
-def _page_call(directory: Directory, q: str | None, page: int, fields: str = FIELDS):
+def _page_call(directory: PagedSearch, q: str | None, page: int, fields: str = FIELDS):
     return lambda: directory.search_page(q, page=page, per_page=PER_PAGE, sort=SORT, fields=fields)
 
 
-def _count_call(directory: Directory, q: str):
+def _count_call(directory: PagedSearch, q: str):
     return lambda: directory.search_page(q, per_page=1, fields="user_id")
 
 
-def _list_everyone(directory: Directory, run: _Runner, first: SearchPage) -> list[User]:
+def _list_everyone(directory: PagedSearch, run: _Runner, first: SearchPage) -> list[User]:
     seen: dict[str, User] = {}
     head, q = first, None
     while True:
@@ -314,12 +325,12 @@ def _list_everyone(directory: Directory, run: _Runner, first: SearchPage) -> lis
                 "Auth0's listing did not move past its first 1,000 results (many users share one creation "
                 "time). The overview cannot be gathered for this tenant right now."
             )
-        q = f"created_at:[{quote(iso_ms(max(dated)))} TO *]"
+        q = f"created_at:[{phrase(iso_ms(max(dated)))} TO *]"
         head = run.one(_page_call(directory, q, 0), "Listing users")
 
 
 def _count(
-    directory: Directory,
+    directory: PagedSearch,
     run: _Runner,
     first: SearchPage,
     now: datetime,

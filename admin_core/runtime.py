@@ -10,7 +10,8 @@ from __future__ import annotations
 import streamlit as st
 
 from admin_core.audit import AuditStore
-from admin_core.directory import Directory, User, UserPage, UserQuery
+from admin_core.auth0.users import Directory
+from admin_core.domain import User, UserPage, UserQuery
 from admin_core.overview import FiguresStore
 from admin_core.settings import Settings, load_settings
 from admin_core.tokens import IdTokenVerifier

@@ -13,7 +13,7 @@ from streamlit.testing.v1.element_tree import Block
 
 from admin_core import runtime
 from admin_core.auth import IDENTITY_KEY
-from admin_core.directory import PAGE_SIZES, SEARCH_CAP, SORTS, UserQuery
+from admin_core.domain import PAGE_SIZES, SEARCH_CAP, SORTS, UserQuery
 from admin_core.overview import BUCKETS
 from admin_core.ui import cards as card_ui
 from admin_core.ui import chrome, listing

@@ -4,7 +4,7 @@ import streamlit as st
 
 from admin_core import actions, csvsafe, runtime
 from admin_core.auth import require_change, require_session
-from admin_core.directory import SEARCH_CAP, User, UserPage
+from admin_core.domain import SEARCH_CAP, User, UserPage, search_cap_message
 from admin_core.errors import AdminError, NotAllowed, UserGone
 from admin_core.ui import listing
 from admin_core.ui.cards import render_detail, render_grid, render_table, users_frame
@@ -235,10 +235,7 @@ def pager(state: listing.ListingState, page: UserPage) -> None:
         next_key="page.next",
     )
     if page.capped:
-        st.caption(
-            f"Auth0 shows only the first 1,000 of these {page.total:,} results. Narrow the search or add "
-            "filters to reach the others."
-        )
+        st.caption(search_cap_message(page.total))
 
 
 def export(state: listing.ListingState, page: UserPage) -> None:

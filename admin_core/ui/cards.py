@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 import pandas as pd
 import streamlit as st
 
-from admin_core.directory import User
+from admin_core.domain import User
 from admin_core.ui.chrome import md, show_error
 
 AVATAR_PX = 56

@@ -6,7 +6,8 @@ from dataclasses import dataclass, fields
 
 import streamlit as st
 
-from admin_core.directory import PAGE_SIZES, SEARCH_CAP, SORTS, UserQuery, build_query
+from admin_core.domain import PAGE_SIZES, SEARCH_CAP, SORTS, UserQuery
+from admin_core.query import build_query
 
 VIEWS = ("grid", "table")
 KNOWN_CONNECTIONS = ("Username-Password-Authentication", "google-oauth2", "github")

@@ -21,7 +21,8 @@ from streamlit.testing.v1.local_script_runner import LocalScriptRunner
 
 from admin_core import actions
 from admin_core.auth import IDENTITY_KEY, LAST_SEEN_KEY, Identity, Role
-from admin_core.directory import Directory, Standing, User
+from admin_core.auth0.users import Directory
+from admin_core.domain import Standing, User
 from admin_core.errors import NotAllowed
 from admin_core.settings import load_settings
 from tests.app.test_audit_trail import changes, open_store

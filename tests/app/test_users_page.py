@@ -8,7 +8,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from admin_core.auth import IDENTITY_KEY
-from admin_core.directory import Directory
+from admin_core.auth0.users import Directory
 from admin_core.errors import NotAllowed
 from tests.support.app_env import ROOT, app_environment, clear_app_caches
 from tests.support.browserless import FakePopup

@@ -15,7 +15,8 @@ import pytest
 
 from admin_core import actions, runtime
 from admin_core.auth import Identity, Role
-from admin_core.directory import Directory, User, UserQuery
+from admin_core.auth0.users import Directory
+from admin_core.domain import User, UserQuery
 from admin_core.errors import AdminError
 from admin_core.settings import load_settings
 from admin_core.tokens import IdTokenVerifier

@@ -10,8 +10,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from admin_core.directory import Directory, UserQuery, build_query
+from admin_core.auth0.users import Directory
+from admin_core.domain import UserQuery
 from admin_core.errors import AdminError
+from admin_core.query import build_query
 from admin_core.settings import load_settings
 from tests.support.app_env import app_environment
 

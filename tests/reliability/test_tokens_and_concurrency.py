@@ -11,7 +11,8 @@ import pytest
 
 from admin_core import actions, runtime
 from admin_core.auth import Identity, Role
-from admin_core.directory import Directory, User, UserQuery
+from admin_core.auth0.users import Directory
+from admin_core.domain import User, UserQuery
 from admin_core.errors import ConfigError
 from admin_core.settings import load_settings
 from tests.support.app_env import app_environment, clear_app_caches

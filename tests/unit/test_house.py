@@ -41,11 +41,83 @@ def test_every_page_asserts_its_own_access_first():
         assert getattr(first.value.func, "id", None) == "require_access", path
 
 
+def full_imports(path: Path) -> set[str]:
+    """Every absolute module a file imports, dotted in full (`auth0.management.core.api_error`)."""
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+    return names
+
+
+def imports_any(path: Path, *packages: str) -> set[str]:
+    return {
+        name for name in full_imports(path) if any(name == p or name.startswith(p + ".") for p in packages)
+    }
+
+
+WRAPPER = ROOT / "admin_core" / "auth0"
+
+
+SDK = ("auth0.management", "auth0.authentication")
+
+
 def test_only_the_wrapper_talks_to_the_management_api_sdk():
+    """Only `admin_core/auth0/` imports the Management API SDK or its token client."""
     for path in (ROOT / "admin_core").rglob("*.py"):
+        if WRAPPER not in path.parents:
+            assert not imports_any(path, *SDK), path
+
+
+def test_the_domain_and_query_modules_import_neither_streamlit_nor_the_sdk():
+    for name in ("domain.py", "query.py"):
+        path = ROOT / "admin_core" / name
+        assert not imports_any(path, "streamlit", "auth0", "admin_core.auth0", "httpx"), path
+
+
+def test_ui_pages_and_overview_take_their_types_from_the_domain_not_the_wrapper():
+    paths = [*(ROOT / "admin_core" / "ui").rglob("*.py"), *(ROOT / "pages").glob("*.py")]
+    for path in [*paths, ROOT / "admin_core" / "overview.py"]:
+        assert not imports_any(path, "admin_core.auth0"), path
+
+
+def test_nothing_reaches_into_the_sdks_private_client():
+    """Rate headers come through the `httpx_client=` the wrapper hands the SDK, not its internals."""
+    for path in (ROOT / "admin_core").rglob("*.py"):
+        assert "_client_wrapper" not in path.read_text(), path
+
+
+def test_the_search_cap_is_explained_in_one_place():
+    """Every "only the first 1,000 results" a person reads comes from `domain.search_cap_message`."""
+    for path in [*(ROOT / "admin_core").rglob("*.py"), *(ROOT / "pages").glob("*.py")]:
+        if path.name == "domain.py":
+            continue
         text = path.read_text()
-        if "from auth0.management" in text or "import auth0.management" in text:
-            assert path.name == "directory.py", path
+        assert "first 1,000 of" not in text, path
+        assert "only shows the first" not in text and "shows only the first" not in text, path
+
+
+def opens_a_quote(text: object) -> bool:
+    """A literal ending in a double quote, as in `field:"{value}"` (an HTML attribute `href="` is not)."""
+    return isinstance(text, str) and text.endswith('"') and not text.endswith('="')
+
+
+def test_one_way_to_quote_a_lucene_phrase():
+    """A quoted search value is built by `query.phrase`, nowhere by hand (f-string or `'"' + ...`)."""
+    for path in (ROOT / "admin_core").rglob("*.py"):
+        if path.name == "query.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            pairs = []
+            if isinstance(node, ast.JoinedStr):
+                pairs = zip(node.values, node.values[1:], strict=False)
+            elif isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
+                pairs = [(node.left, node.right)]
+            for before, after in pairs:
+                if isinstance(before, ast.Constant) and not isinstance(after, ast.Constant):
+                    assert not opens_a_quote(before.value), (path, node.lineno)
 
 
 SESSION_LAYER_FILES = {"auth.py", "runtime.py", "actions.py"}
@@ -57,7 +129,8 @@ def test_the_core_of_admin_core_imports_no_streamlit():
     core = [
         path
         for path in (ROOT / "admin_core").rglob("*.py")
-        if "ui" not in path.relative_to(ROOT / "admin_core").parts[:-1] and path.name not in SESSION_LAYER_FILES
+        if "ui" not in path.relative_to(ROOT / "admin_core").parts[:-1]
+        and path.name not in SESSION_LAYER_FILES
     ]
     assert len(core) >= 8, core
     for path in core:
@@ -171,6 +244,8 @@ def test_the_cycle_finder_sees_a_cycle():
 
 
 SESSION_LAYER = ("admin_core/auth.py", "admin_core/runtime.py", "admin_core/actions.py")
+
+
 # What the session layer may use of Streamlit: state, caches, the request, and control of the run.
 # Everything that draws (st.error, st.button, st.columns, ...) belongs in admin_core/ui.
 SESSION_STREAMLIT = {

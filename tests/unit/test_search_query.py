@@ -2,7 +2,7 @@
 
 import pytest
 
-from admin_core.directory import build_query, escape_lucene
+from admin_core.query import build_query, escape_lucene, phrase
 
 
 @pytest.mark.parametrize("char", list("+-=&|!(){}[]^\"~*?:\\/<>'"))
@@ -44,3 +44,7 @@ def test_filters_combine_with_and():
 
 def test_no_text_and_no_filters_means_everyone():
     assert build_query("   ") is None
+
+
+def test_a_phrase_is_quoted_with_everything_inside_it_literal():
+    assert phrase('Acme "Staff" DB') == '"Acme\\ \\"Staff\\"\\ DB"'
