@@ -30,9 +30,11 @@ devtenant: $(VENV)/.runtime-installed
 test: $(VENV)/.dev-installed
 	$(PY) -m pytest $(PYTEST_ARGS)
 
+# Lint: ruff (rules and format, pyproject.toml) and mypy's type check of admin_core/ (pyproject.toml).
 lint: $(VENV)/.dev-installed
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
+	$(PY) -m mypy
 
 bench: $(VENV)/.dev-installed
 	$(PY) -m bench

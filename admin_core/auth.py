@@ -326,6 +326,8 @@ class _HeldExchange(OAuth2):
         return {}
 
     def exchange(self) -> dict:
+        if self.held is None:
+            raise RuntimeError("no authorization code was held for the exchange")
         code, redirect_uri, code_verifier = self.held
         return asyncio.run(OAuth2.get_access_token(self, code, redirect_uri, code_verifier=code_verifier))
 

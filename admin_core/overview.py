@@ -192,7 +192,7 @@ def tally(users: Iterable[User], now: datetime, *, requests: int) -> Figures:
     t0, t7, t30, t90 = (midnight(d) for d in (b.today, b.since(7), b.since(30), b.since(90)))
     months = {f"{m:%Y-%m}": 0 for m in b.months}
     total = new_7d = new_30d = never = blocked = unverified = 0
-    at_least = Counter()
+    at_least: Counter[str] = Counter()
     connections: Counter[str] = Counter()
     other = 0
     for user in users:

@@ -141,13 +141,12 @@ class SettingsError(AppError):
         self.problems = problems
         # True when not a single required Auth0 setting was given: a newcomer, not a typo.
         self.nothing_configured = nothing_configured
-        # Not AppError.__init__: `message` is built from `problems` (below); str() stays the short list.
+        # Not AppError.__init__: `message` is built from `problems`; str() stays the short list.
         Exception.__init__(self, "; ".join(problems))
-
-    @property
-    def message(self) -> str:
-        lines = "\n".join(f"- {p}" for p in self.problems)
-        return f"The app is not configured yet. Fix these settings in `.env` (see `.env.example`):\n\n{lines}"
+        lines = "\n".join(f"- {p}" for p in problems)
+        self.message = (
+            f"The app is not configured yet. Fix these settings in `.env` (see `.env.example`):\n\n{lines}"
+        )
 
 
 @dataclass(frozen=True)

@@ -37,7 +37,7 @@ class IdTokenVerifier:
         self._issuer = issuer
         self._client_id = client_id
 
-    def verify(self, id_token: str, *, nonce: str) -> dict:
+    def verify(self, id_token: object, *, nonce: str) -> dict:
         """The token's claims, or SignInError saying why it was refused."""
         if not isinstance(id_token, str) or not id_token:
             raise SignInError("Sign-in failed: Auth0 sent no ID token.")

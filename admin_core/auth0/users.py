@@ -267,8 +267,8 @@ class Directory:
         for user in page.users:
             if user.user_id not in recent:
                 users.append(user)
-            elif recent[user.user_id] is not None:
-                users.append(recent[user.user_id])
+            elif (changed := recent[user.user_id]) is not None:
+                users.append(changed)
         removed = len(page.users) - len(users)
         return UserPage(
             users=tuple(users), total=max(0, page.total - removed), page=page.page, per_page=page.per_page

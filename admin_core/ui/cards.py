@@ -8,10 +8,12 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
+from typing import cast
 from urllib.parse import urlsplit
 
 import pandas as pd
 import streamlit as st
+from streamlit.elements.arrow import DataframeState
 
 from admin_core.domain import User
 from admin_core.ui.chrome import md, show_error
@@ -217,7 +219,8 @@ def render_table(users: Sequence[User], *, selectable: bool) -> list[User]:
     )
     if not selectable:
         return []
-    rows = list(selection.selection.rows) if selection else []
+    # With on_select="rerun", st.dataframe returns its selection state (typed as a union with the element).
+    rows = list(cast(DataframeState, selection).selection.rows) if selection else []
     return [users[i] for i in rows if i < len(users)]
 
 

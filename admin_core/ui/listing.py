@@ -61,6 +61,10 @@ def _int(raw: str | None, default: int, allowed=None, low: int = 0, high: int = 
     return min(max(value, low), high)
 
 
+def _one_of(raw: str | None, allowed, default: str) -> str:
+    return raw if raw is not None and raw in allowed else default
+
+
 def from_params(params: dict[str, str]) -> ListingState:
     """Read the state from the URL, ignoring anything malformed (links get edited by hand). `q` is taken
     for the search text too (people type `/users?q=ada`); the URL then shows it as `text`."""
@@ -71,8 +75,8 @@ def from_params(params: dict[str, str]) -> ListingState:
         blocked=params.get("blocked") == "1",
         never=params.get("never") == "1",
         connection=(params.get("connection") or "")[:200],
-        sort=params.get("sort") if params.get("sort") in SORTS else "last_login",
-        view=params.get("view") if params.get("view") in VIEWS else "grid",
+        sort=_one_of(params.get("sort"), SORTS, "last_login"),
+        view=_one_of(params.get("view"), VIEWS, "grid"),
         page=_int(params.get("page"), 0, high=(SEARCH_CAP - 1) // size),
         size=size,
     )
@@ -174,7 +178,7 @@ def render_controls() -> ListingState:
         never=never,
         connection=connection or "",
         sort=sort,
-        view=view,
+        view=view or "grid",  # `required=True`: never None, but typed so
         page=st.session_state.get("users.page", 0),
         size=size,
     )
