@@ -50,7 +50,7 @@ Progress = Callable[[int, int | None, str], None]  # (requests done, requests pl
 
 
 class PagedSearch(Protocol):
-    """What the figures need from the Management API wrapper (`admin_core.auth0.Directory` is one)."""
+    """What the figures need from the Management API wrapper (`admin_core.auth0.users.Directory` is one)."""
 
     def search_page(
         self,
