@@ -36,6 +36,7 @@ def _target(user: User) -> Target:
     return Target(user_id=user.user_id, email=user.email, name=user.name)
 
 
+UNEXPECTED_IN_AUDIT = "Failed with an unexpected error in the app; the server log has the details."
 BLOCKED = "Your account is blocked in Auth0, so you have been signed out and nothing was changed."
 GONE = "Your account no longer exists in Auth0, so you have been signed out and nothing was changed."
 DEMOTED = "Nothing was changed: you are no longer an admin in Auth0."
@@ -94,8 +95,9 @@ def _run(identity: Identity, action: str, user: User, change) -> str | None:
     except AdminError as exc:
         _complete(request_id, ok=False, message=exc.message)
         return exc.message
-    except Exception as exc:  # keep the row honest even for the unexpected
-        _complete(request_id, ok=False, message=f"unexpected error: {type(exc).__name__}")
+    except Exception:  # keep the row honest even for the unexpected; the detail goes to the server log
+        log.exception("%s of %s failed unexpectedly (audit entry %s)", action, user.user_id, request_id)
+        _complete(request_id, ok=False, message=UNEXPECTED_IN_AUDIT)
         raise
     _complete(request_id, ok=True)
     return None

@@ -238,7 +238,7 @@ def _now() -> datetime:
 def _short_reason(error: BaseException) -> str:
     """First line of the driver's error, without SQLAlchemy's SQL and parameter dump."""
     orig = getattr(error, "orig", None)
-    text = str(orig if orig is not None else error).strip() or type(error).__name__
+    text = str(orig if orig is not None else error).strip() or "the database gave no reason"
     line = text.splitlines()[0].strip()
     if len(line) > 200:
         line = line[:197] + "..."
@@ -280,7 +280,7 @@ def _exception_message(error: BaseException) -> str:
     message = getattr(error, "message", None)
     if message is None or not str(message).strip():
         message = str(error)
-    return str(message).strip() or type(error).__name__
+    return str(message).strip() or "an error without a message (the server log has the details)"
 
 
 def _csv_cell(value: Any, formula_guard: bool) -> str:

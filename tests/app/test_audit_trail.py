@@ -285,3 +285,32 @@ def test_delete_through_the_users_page_writes_one_completed_row_on_postgres(
         store.close()
     sqlite_file = load_settings({**postgres_env, "AUDIT_DATABASE_URL": ""}, dotenv_path=None).data_dir
     assert not (sqlite_file / "audit.sqlite3").exists()  # nothing went to the default file
+
+
+def test_an_unexpected_failure_is_audited_in_words_and_logged_never_as_a_class_name(app_env, caplog):
+    """Admins read audit messages on the Audit page: an exception's class name means nothing to them."""
+    import time
+
+    from admin_core import actions
+    from admin_core.auth import Identity, Role
+    from admin_core.domain import User
+
+    admin = Identity(
+        sub="auth0|admin", email="admin@example.com", name=None, picture=None,
+        expires_at=int(time.time()) + 600, role=Role.ADMIN,
+    )  # fmt: skip
+    victim = User(user_id="auth0|victim", email="victim@example.com")
+
+    def change():
+        raise KeyError("identities")
+
+    with pytest.raises(KeyError):
+        actions._run(admin, "delete", victim, change)
+    store = open_store(app_env)
+    (row,) = changes(store)
+    store.close()
+    assert (row.state, row.message) == (
+        "error",
+        "Failed with an unexpected error in the app; the server log has the details.",
+    )
+    assert "KeyError" in caplog.text and "auth0|victim" in caplog.text

@@ -310,3 +310,37 @@ def test_the_drawing_finder_sees_a_drawing(tmp_path):
         "def f():\n    st.session_state['x'] = 1\n    st.error('no')\n"
     )
     assert session_layer_drawing(module) == ["st.error", "import admin_core.ui"]
+
+
+def _class_names_outside_log_lines(tree: ast.AST) -> list[int]:
+    """Lines where `type(x).__name__` is used other than as an argument of a `log.<level>(...)` call."""
+    found: list[int] = []
+
+    def visit(node: ast.AST, in_log: bool) -> None:
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+            owner = node.func.value
+            in_log = in_log or (isinstance(owner, ast.Name) and owner.id in ("log", "logger", "logging"))
+        if (
+            isinstance(node, ast.Attribute)
+            and node.attr == "__name__"
+            and isinstance(node.value, ast.Call)
+            and getattr(node.value.func, "id", None) == "type"
+            and not in_log
+        ):
+            found.append(node.lineno)
+        for child in ast.iter_child_nodes(node):
+            visit(child, in_log)
+
+    visit(tree, False)
+    return found
+
+
+def test_no_class_name_reaches_a_person_only_the_server_log():
+    """Unexpected errors become a sentence for the person (and the audit log) and a log line for us."""
+    for path in [*(ROOT / "admin_core").rglob("*.py"), *(ROOT / "pages").glob("*.py")]:
+        assert _class_names_outside_log_lines(ast.parse(path.read_text())) == [], path
+
+
+def test_the_class_name_finder_sees_one_outside_a_log_line():
+    tree = ast.parse("log.warning('%s', type(e).__name__)\nmessage = f'failed: {type(e).__name__}'\n")
+    assert _class_names_outside_log_lines(tree) == [2]
