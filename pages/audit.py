@@ -11,6 +11,7 @@ import streamlit as st
 
 from admin_core import runtime
 from admin_core.audit import ACTIONS, AuditError, AuditEvent, AuditPage, AuditStore
+from admin_core.domain import PAGE_SIZES  # the same sizes as the Users page
 from admin_core.ui.chrome import show_error
 from admin_core.ui.gate import require_access
 from admin_core.ui.pager import render_pager
@@ -19,7 +20,6 @@ identity = require_access(admin=True)
 
 ANYONE = "Anyone"
 ANY = "Any"
-PAGE_SIZES = (25, 50, 100)  # not the Users page's 24/50/100: tests/app/test_audit_page.py pages by 25
 ACTOR = "audit.actor"
 ACTION = "audit.action"
 TARGET = "audit.target"
