@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import io
+import logging
 import os
 import threading
 import uuid
@@ -35,6 +36,8 @@ from sqlalchemy.pool import StaticPool
 from admin_core import csvsafe
 from admin_core.errors import AppError
 from admin_core.settings import default_sqlite_url
+
+log = logging.getLogger(__name__)
 
 __all__ = [
     "ACTIONS",
@@ -493,6 +496,7 @@ class AuditStore:
         try:
             yield request_id
         except BaseException as error:
+            log.warning("audited %s (entry %s) failed: %r", action, request_id, error)
             try:
                 self.complete(request_id, ok=False, message=_exception_message(error))
             except AuditError as audit_error:

@@ -150,12 +150,17 @@ def test_attempt_records_str_of_exceptions_without_a_message_attribute(store: Au
     assert (event.state, event.message) == ("error", "connection reset by peer")
 
 
-def test_attempt_records_the_exception_class_when_it_has_no_text(store: AuditStore) -> None:
+def test_attempt_records_a_sentence_when_the_exception_has_no_text(store: AuditStore, caplog) -> None:
+    """Admins read the message on the Audit page: a sentence, and the class name in the server log."""
     with pytest.raises(KeyError), store.attempt(actor=ALICE, action="block", target=CAROL) as rid:
         raise KeyError
     event = store.get(rid)
     assert event is not None
-    assert (event.state, event.message) == ("error", "KeyError")
+    assert (event.state, event.message) == (
+        "error",
+        "an error without a message (the server log has the details)",
+    )
+    assert "KeyError" in caplog.text
 
 
 def test_long_messages_are_clipped_not_rejected(store: AuditStore) -> None:
