@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from admin_core.domain import User
+
 LOGS_PER_PAGE = 50  # Auth0 serves at most 100 per page of a user's logs
 LOGS_CAP = 1000  # and pages through the first 1000 of them, no further
 # How long Auth0 keeps tenant logs, by plan (days); the Activity section says so when a history is empty.
@@ -94,3 +96,27 @@ class Unavailable:
 
     message: str
     scope: str | None = None  # e.g. "read:logs": the grant lacks it (see GRANT_PLACE)
+
+
+@dataclass(frozen=True)
+class PersonFile:
+    """What the person's page fetches at once (cold: one request each, concurrently; warm: none).
+
+    A section Auth0 would not give (missing scope, a fault) is `Unavailable`; the rest of the page works.
+    Sessions are not here: they are fetched only when that section is opened.
+    """
+
+    user: User
+    roles: tuple[str, ...] | Unavailable  # role names
+    logs: LogPage | Unavailable  # the first page, newest first, every kind of event
+    blocks: tuple[BruteForceBlock, ...] | Unavailable
+    mfa: tuple[AuthMethod, ...] | Unavailable
+    fetched_at: datetime
+
+
+@dataclass(frozen=True)
+class ResetLink:
+    """A password-change ticket: a secret shown once to the admin, never logged, audited or put in a URL."""
+
+    url: str = field(repr=False)
+    expires_at: datetime
