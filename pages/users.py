@@ -3,11 +3,11 @@
 import streamlit as st
 
 from admin_core import actions, csvsafe, runtime
-from admin_core.auth import require_change, require_session
+from admin_core.auth import require_change
 from admin_core.domain import SEARCH_CAP, User, UserPage, search_cap_message
-from admin_core.errors import AdminError, NotAllowed, UserGone
+from admin_core.errors import AdminError, NotAllowed
 from admin_core.ui import listing
-from admin_core.ui.cards import render_detail, render_grid, render_table, users_frame
+from admin_core.ui.cards import clip, render_grid, render_table, users_frame
 from admin_core.ui.chrome import md, show_error
 from admin_core.ui.gate import require_access
 from admin_core.ui.pager import render_pager
@@ -15,7 +15,6 @@ from admin_core.ui.pager import render_pager
 identity = require_access()
 
 CONFIRM = "users.confirm_delete"  # list[User] awaiting confirmation
-DETAIL = "users.detail"  # user_id shown in the detail dialog
 TOAST = "users.toast"
 NOTICES = "users.notices"
 EXPORT = "users.export_data"  # (q, sort, count, csv) prepared for download
@@ -30,7 +29,7 @@ def ask_delete(user: User) -> None:
 
 
 def show_detail(user: User) -> None:
-    st.session_state[DETAIL] = user.user_id
+    listing.ask_open_person(user.user_id)  # Details opens the person's page (/user?id=...)
 
 
 def ask_toggle_block(user: User) -> None:
@@ -57,7 +56,6 @@ def _refused(exc: NotAllowed) -> None:
 
 def close_dialogs() -> None:
     st.session_state.pop(CONFIRM, None)
-    st.session_state.pop(DETAIL, None)
 
 
 # --- dialogs -----------------------------------------------------------------------------------------
@@ -88,31 +86,6 @@ def confirm_delete(users: list[User]) -> None:
             _refused(exc)
         else:
             _announce(report, verb="Deleted")
-        close_dialogs()
-        st.rerun()
-
-
-@st.dialog("User details", width="large", on_dismiss=close_dialogs)
-def detail(user_id: str) -> None:
-    require_session()  # the dialog's own reruns skip the page's gate: a signed-out session sees nothing
-    directory = runtime.get_directory()
-    try:
-        with st.spinner("Asking Auth0…"):
-            user = directory.get_user(user_id)
-    except UserGone as exc:
-        show_error(exc.message, level="warning")
-        runtime.clear_listing()
-        return
-    except AdminError as exc:
-        show_error(exc.message)
-        return
-    roles, roles_error = None, None
-    try:
-        roles = directory.role_names(user_id)
-    except AdminError as exc:
-        roles_error = f"Roles could not be read: {exc.message}"
-    render_detail(user, roles, roles_error)
-    if st.button("Close", key="detail.close"):
         close_dialogs()
         st.rerun()
 
@@ -149,8 +122,6 @@ def open_dialog() -> None:
     # used to render the whole grid first, only to throw it away), so the toast comes one page render sooner.
     if CONFIRM in st.session_state and identity.can_change:
         confirm_delete(st.session_state[CONFIRM])
-    elif DETAIL in st.session_state:
-        detail(st.session_state[DETAIL])
 
 
 def first_page_button() -> None:
@@ -180,7 +151,9 @@ def results(state: listing.ListingState, page: UserPage) -> None:
             else "This tenant has no users yet."
         )
     elif state.view == "table":
-        chosen = render_table(page.users, selectable=identity.can_change)
+        # Rows tick for everyone: a ticked row offers its Details; admins also get the bulk bar.
+        chosen = render_table(page.users, selectable=True)
+        row_details(chosen)
         if identity.can_change:
             bulk_bar(chosen)
     else:
@@ -192,6 +165,24 @@ def results(state: listing.ListingState, page: UserPage) -> None:
             on_block=ask_toggle_block,
             on_delete=ask_delete,
         )
+
+
+ROW_DETAILS_SHOWN = 5  # Details buttons for the first ticked rows; more would crowd the bulk bar
+
+
+def row_details(chosen: list[User]) -> None:
+    """A Details button for each ticked row (the first few): it opens that person's page."""
+    if not chosen:
+        return
+    with st.container(horizontal=True):
+        for user in chosen[:ROW_DETAILS_SHOWN]:
+            st.button(
+                f"Details: {md(clip(user.display_name, 30))}",  # names are data, labels Markdown
+                key=f"row-detail:{user.user_id}",
+                on_click=show_detail,
+                args=(user,),
+                icon=":material/person:",
+            )
 
 
 def bulk_bar(chosen: list[User]) -> None:
@@ -271,6 +262,7 @@ def export(state: listing.ListingState, page: UserPage) -> None:
 
 # --- layout ------------------------------------------------------------------------------------------
 
+listing.open_person_if_asked()
 apply_block_wish()
 show_messages()
 open_dialog()

@@ -182,3 +182,36 @@ def render_controls() -> ListingState:
         page=st.session_state.get("users.page", 0),
         size=size,
     )
+
+
+# --- the way to one person's page and back -------------------------------------------------------------
+
+PERSON_PAGE = "pages/user.py"
+USERS_PAGE = "pages/users.py"
+OPEN_PERSON_KEY = "users.open_person"  # the user_id whose Details the admin clicked
+BACK_KEY = "person.back_params"  # the listing's URL parameters when the person's page was opened
+
+
+def ask_open_person(user_id: str) -> None:
+    """Details' callback: note the wish (a callback cannot change page); `open_person_if_asked` does."""
+    st.session_state[OPEN_PERSON_KEY] = user_id
+
+
+def open_person_if_asked() -> None:
+    """Go to the person's page (`/user?id=...`) if Details was clicked, remembering this listing's view."""
+    user_id = st.session_state.pop(OPEN_PERSON_KEY, None)
+    if user_id:
+        st.session_state[BACK_KEY] = dict(st.session_state.get(LOADED_KEY) or {})
+        st.switch_page(PERSON_PAGE, query_params={"id": user_id})
+
+
+def back_params() -> dict[str, str]:
+    """The listing's URL parameters the person's page was opened from (none for a shared link)."""
+    return dict(st.session_state.get(BACK_KEY) or {})
+
+
+def back_to_listing() -> None:
+    """Back to the listing with its search, filters, sort, view and page as they were."""
+    # The widgets' state is gone after another page ran: let the URL decide again (sync_widgets_from_url).
+    st.session_state.pop(LOADED_KEY, None)
+    st.switch_page(USERS_PAGE, query_params=back_params())
