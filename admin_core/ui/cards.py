@@ -7,7 +7,6 @@ import re
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
 from typing import cast
 from urllib.parse import urlsplit
 
@@ -16,35 +15,11 @@ import streamlit as st
 from streamlit.elements.arrow import DataframeState
 
 from admin_core.domain import User
+from admin_core.timetext import exact_time, relative_time
 from admin_core.ui.chrome import md, show_error
 
 AVATAR_PX = 56
 NAME_LIMIT = 60  # characters shown on a card; the full name is in the detail view
-
-
-def relative_time(when: datetime | None, *, now: datetime | None = None) -> str:
-    """'3 days ago', 'just now', 'never'."""
-    if when is None:
-        return "never"
-    now = now or datetime.now(UTC)
-    seconds = int((now - when).total_seconds())
-    if seconds < 0:
-        return "in the future"
-    for unit, size in (
-        ("year", 31_536_000),
-        ("month", 2_592_000),
-        ("day", 86_400),
-        ("hour", 3_600),
-        ("minute", 60),
-    ):
-        if seconds >= size:
-            count = seconds // size
-            return f"{count} {unit}{'s' if count != 1 else ''} ago"
-    return "just now"
-
-
-def exact_time(when: datetime | None) -> str:
-    return when.strftime("%Y-%m-%d %H:%M:%S UTC") if when else "never"
 
 
 def clip(text: str, limit: int = NAME_LIMIT) -> str:
