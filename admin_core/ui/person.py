@@ -35,7 +35,7 @@ from admin_core.ui import listing
 from admin_core.ui.cards import exact_time, relative_time, render_detail
 from admin_core.ui.chrome import md, show_error
 from admin_core.ui.pager import render_pager
-from admin_core.verdicts import Fix, Severity, Verdict, diagnose
+from admin_core.verdicts import Fix, Severity, Verdict, diagnose, has_password, provider_name
 
 SHOWN = "person.shown"  # the user_id this session's page state below belongs to
 CONFIRM = "person.confirm"  # (user_id, fix key) awaiting the admin's confirmation
@@ -82,7 +82,9 @@ FIXES: dict[str, FixAction] = {
     "unblock": FixAction(
         "Unblock",
         "Unblock **{name}**? They can sign in again.",
-        lambda i, u: _from_report(actions.set_blocked(identity=i, user=u, blocked=False), f"Unblocked {_who(u)}"),
+        lambda i, u: _from_report(
+            actions.set_blocked(identity=i, user=u, blocked=False), f"Unblocked {_who(u)}"
+        ),
     ),
     "unlock": FixAction(
         "Unblock for all IPs",
@@ -265,6 +267,7 @@ BOXES = {
     Severity.WARNING: st.warning,
     Severity.OK: st.success,
     Severity.UNKNOWN: st.info,
+    Severity.NOTE: st.info,
 }
 
 
@@ -359,7 +362,9 @@ def log_row(event: LogEvent, now: datetime) -> None:
     )
     where = [
         f"IP {event.ip}" if event.ip else None,
-        f"application {event.client_name or event.client_id}" if (event.client_name or event.client_id) else None,
+        f"application {event.client_name or event.client_id}"
+        if (event.client_name or event.client_id)
+        else None,
         f"connection {event.connection}" if event.connection else None,
         event.description,
     ]
@@ -368,11 +373,6 @@ def log_row(event: LogEvent, now: datetime) -> None:
 
 
 # --- Security ------------------------------------------------------------------------------------------
-
-
-def is_database_user(user: User) -> bool:
-    """Only database-connection users have a password Auth0 can reset (social sign-ins have none here)."""
-    return any(identity.get("provider") == "auth0" for identity in user.identities)
 
 
 def security(file: PersonFile, identity: Identity) -> None:
@@ -419,8 +419,9 @@ def brute_force(blocks: tuple[BruteForceBlock, ...] | Unavailable, user: User, a
 
 
 def password(user: User, admin: bool) -> None:
-    if not is_database_user(user):
-        st.markdown(md(f"Signs in with {user.connection or 'another provider'}; no password to reset here."))
+    if not has_password(user):
+        provider = provider_name(user) or "another provider"
+        st.markdown(md(f"Signs in with {provider}; no password to reset here."))
         return
     shown = st.session_state.pop(RESET_LINK, None)  # shown once: gone from the session from now on
     if shown and shown[0] == user.user_id:
@@ -434,7 +435,9 @@ def password(user: User, admin: bool) -> None:
 
 
 def reset_link(link: ResetLink) -> None:
-    st.success("The reset link, shown this once: copy it now (the button at its right) and give it to the person.")
+    st.success(
+        "The reset link, shown this once: copy it now (the button at its right) and give it to the person."
+    )
     st.code(link.url, language=None, wrap_lines=True)
     minutes = max(0, int((link.expires_at - datetime.now(UTC)).total_seconds() // 60))
     st.caption(f"It expires {exact_time(link.expires_at)}, in about {minutes:,} minutes.")
@@ -474,7 +477,9 @@ def mfa(methods: tuple[AuthMethod, ...] | Unavailable, user: User, identity: Ide
                 {
                     "method": [MFA_WORDS.get(m.type, m.type) for m in methods],
                     "name": [m.name or "" for m in methods],
-                    "confirmed": ["yes" if m.confirmed else "no" if m.confirmed is False else "" for m in methods],
+                    "confirmed": [
+                        "yes" if m.confirmed else "no" if m.confirmed is False else "" for m in methods
+                    ],
                     "enrolled": [exact_time(m.created_at) if m.created_at else "" for m in methods],
                     "last used": [relative_time(m.last_auth_at) if m.last_auth_at else "" for m in methods],
                 }
