@@ -134,6 +134,11 @@ class Directory:
         except Exception as exc:
             raise translate(exc) from None
 
+    def call_api(self, fn: Callable[[Any], T]) -> T:
+        """Run `fn(sdk_client)` as one Management API call of this directory (errors translated, one fresh
+        token after a 401): how `admin_core.auth0.support` reaches the endpoints it wraps."""
+        return self._call(lambda: fn(self._api))
+
     # reads
 
     def list_users(self, query: UserQuery) -> UserPage:
@@ -204,6 +209,12 @@ class Directory:
     def set_blocked(self, *, actor_sub: str, user_id: str, blocked: bool) -> User:
         self._refuse_self(actor_sub, user_id, "block" if blocked else "unblock")
         user = user_from_sdk(self._call(lambda: self._api.users.update(user_id, blocked=blocked)))
+        self._remember(user_id, user)
+        return user
+
+    def set_email_verified(self, *, user_id: str) -> User:
+        """`PATCH /api/v2/users/{id}` with `email_verified: true` (an admin vouches for the address)."""
+        user = user_from_sdk(self._call(lambda: self._api.users.update(user_id, email_verified=True)))
         self._remember(user_id, user)
         return user
 

@@ -1,0 +1,113 @@
+"""The support desk below the page: the person's file, logs and sessions (runtime), and each fix (actions).
+
+Real HTTP against the dev tenant; request counts come from its `/__dev/stats`, audit rows from the real
+SQLite audit log. Nothing of ours is stood in for.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from admin_core import runtime
+from admin_core.auth import Identity, Role
+from admin_core.domain import User
+from admin_core.errors import UserGone
+from admin_core.support import PersonFile, Unavailable
+from tests.app.test_audit_trail import changes, open_store
+
+STAFF_EMAILS = {"admin@example.com", "viewer@example.com", "staff@example.com"}
+
+
+def management_requests(tenant) -> int:
+    return tenant.stats()["management_requests"]
+
+
+def requests(tenant, route: str) -> int:
+    return tenant.stats()["requests"].get(route, 0)
+
+
+def identity_of(tenant, email: str, role: Role) -> Identity:
+    user = next(u for u in tenant.users() if u.get("email") == email)
+    return Identity(
+        sub=user["user_id"], email=email, name=user.get("name"), picture=None,
+        expires_at=int(time.time()) + 3600, role=role,
+    )  # fmt: skip
+
+
+@pytest.fixture
+def admin(fresh_tenant) -> Identity:
+    return identity_of(fresh_tenant, "admin@example.com", Role.ADMIN)
+
+
+@pytest.fixture
+def viewer(fresh_tenant) -> Identity:
+    return identity_of(fresh_tenant, "viewer@example.com", Role.VIEWER)
+
+
+def a_person(tenant, **wanted) -> User:
+    """A generated (non-staff) user of a database connection, matching `wanted` fields."""
+    raw = next(
+        u
+        for u in tenant.users()
+        if u.get("email") not in STAFF_EMAILS
+        and u.get("email")
+        and any(i.get("provider") == "auth0" for i in u.get("identities") or ())
+        and all(u.get(k) == v for k, v in wanted.items())
+    )
+    return runtime.get_directory().get_user(raw["user_id"])
+
+
+def audit_rows(env: dict) -> list:
+    store = open_store(env)
+    try:
+        return changes(store)
+    finally:
+        store.close()
+
+
+# --- the person's file ---------------------------------------------------------------------------------
+
+
+def test_cold_person_file_costs_at_most_five_requests_and_warm_none(app_env, fresh_tenant):
+    person = a_person(fresh_tenant)
+    before = management_requests(fresh_tenant)
+    file = runtime.person_file(person.user_id)
+    cold = management_requests(fresh_tenant) - before
+    assert isinstance(file, PersonFile) and file.user.user_id == person.user_id
+    assert 1 <= cold <= 5, cold
+    assert not isinstance(file.roles, Unavailable), file.roles
+    failed = [s for s in (file.roles, file.logs, file.blocks, file.mfa) if isinstance(s, Unavailable)]
+    before = management_requests(fresh_tenant)
+    again = runtime.person_file(person.user_id)
+    # warm: nothing for what was read; a section that failed is asked again (one request each)
+    assert management_requests(fresh_tenant) - before == len(failed)
+    assert again.user == file.user
+
+
+def test_a_person_who_does_not_exist_is_user_gone(app_env, fresh_tenant):
+    with pytest.raises(UserGone):
+        runtime.person_file("auth0|nobody-here")
+
+
+def test_a_failing_section_is_unavailable_in_words_and_asked_again_next_view(app_env, fresh_tenant):
+    person = a_person(fresh_tenant)
+    fresh_tenant.add_fault(method="GET", path=f"/api/v2/users/{person.user_id}/roles", status=503, times=1)
+    file = runtime.person_file(person.user_id)
+    assert isinstance(file.roles, Unavailable)
+    assert "roles could not be read" in file.roles.message and "HTTP 503" in file.roles.message
+    assert file.user.user_id == person.user_id  # the rest of the page works
+    before = requests(fresh_tenant, "GET /api/v2/users/{id}/roles")
+    file = runtime.person_file(person.user_id)
+    assert requests(fresh_tenant, "GET /api/v2/users/{id}/roles") == before + 1  # not cached as failed
+    assert isinstance(file.roles, tuple)
+
+
+def test_forget_person_makes_the_next_view_ask_again(app_env, fresh_tenant):
+    person = a_person(fresh_tenant)
+    runtime.person_file(person.user_id)
+    runtime.forget_person(person.user_id)
+    before = management_requests(fresh_tenant)
+    runtime.person_file(person.user_id)
+    assert management_requests(fresh_tenant) - before >= 1
