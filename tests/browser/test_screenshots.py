@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -39,6 +40,8 @@ DOCS_SHOTS = (
     "signin",
     "users-grid",
     "users-table",
+    "user-page",
+    "user-security",
     "user-detail",
     "delete-confirm",
     "delete-toast",
@@ -124,13 +127,19 @@ def test_screenshots(page: Page, shots_app, shots_tenant: DevTenant):
     wait_idle(page)
 
     page.get_by_role("button", name="Details").nth(1).click()
-    dialog = page.get_by_role("dialog")
-    expect(dialog.get_by_text("User details")).to_be_visible()
-    expect(dialog.get_by_text("Identities")).to_be_visible()
+    expect(page.get_by_role("heading", name="Summary")).to_be_visible()
+    expect(page.get_by_role("tab", name="Activity")).to_be_visible()
+    wait_idle(page)
+    taken.append(shoot(page, "user-page"))  # the person's page: Summary on top, Activity below
+    page.get_by_role("tab", name="Security").click()
+    wait_idle(page)
+    taken.append(shoot(page, "user-security"))
+    page.get_by_role("tab", name="Profile").click()
+    expect(page.get_by_text("Identities")).to_be_visible()
     wait_idle(page)
     taken.append(shoot(page, "user-detail"))
-    dialog.get_by_test_id("stBaseButton-secondary").filter(has_text="Close").click()
-    expect(dialog).to_have_count(0)
+    page.get_by_role("button", name=re.compile("^Back to the")).click()
+    expect(page.get_by_role("heading", name="Users")).to_be_visible()
     wait_idle(page)
 
     card_delete_buttons(page).nth(1).click()

@@ -63,10 +63,12 @@ def test_a_locked_out_person_is_unblocked_from_their_page_and_signs_in(
         type_password(form, browser_tenant, email, password)
         assert not signed_in(form)  # locked: even the right password is refused now
 
-        # The admin opens that person's link, reads why, and unblocks them.
+        # The admin opens that person's link (on a server that has run app.py already: see
+        # test_deep_links.py), reads why, and unblocks them.
         admins = chromium.new_context(viewport={"width": 1366, "height": 900})
         try:
             page = admins.new_page()
+            open_signed_out(page, app_server.url("/"))
             open_signed_out(page, app_server.url(f"/user?id={quote(person['user_id'], safe='')}"))
             sign_in(page, ADMIN)
             expect(page.get_by_text(LOCKED).first).to_be_visible()
