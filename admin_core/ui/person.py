@@ -189,6 +189,9 @@ def perform(user: User, fix: str) -> None:
         st.session_state[TOAST] = FIXES[fix].run(require_change(), user)
     except (NotAllowed, AdminError) as exc:
         st.session_state[NOTICES] = [exc.message]
+    # Read the person again either way (the actions do too; set_blocked predates this page): the Summary
+    # shows Auth0's state after the change, or after a change that half happened.
+    runtime.forget_person(user.user_id)
 
 
 # --- the page's frame ---------------------------------------------------------------------------------
@@ -245,7 +248,7 @@ def open_dialog(file: PersonFile, identity: Identity) -> None:
 
 def heading(file: PersonFile) -> None:
     user = file.user
-    st.title(md(user.display_name))
+    st.header(md(user.display_name))
     badges = [f":gray-badge[{md(user.connection or 'unknown connection')}]"]
     if user.blocked:
         badges.insert(0, ":red-badge[:material/block: Blocked]")
@@ -280,17 +283,17 @@ def summary(file: PersonFile, identity: Identity) -> None:
 
 
 def verdict_box(user: User, verdict: Verdict, identity: Identity, number: int) -> None:
-    with st.container(key=f"person-verdict-{number}"):
-        BOXES.get(verdict.severity, st.info)(md(verdict.headline))
-        if verdict.evidence:
-            st.caption(md(verdict.evidence))
-        fix = FIX_BUTTON.get(verdict.fix) if verdict.fix else None
+    """One verdict: headline and evidence in one box (both escaped), then its fix or who can fix it."""
+    text = f"**{md(verdict.headline)}**" + (f"  \n{md(verdict.evidence)}" if verdict.evidence else "")
+    fix = FIX_BUTTON.get(verdict.fix) if verdict.fix else None
+    with st.container(horizontal=True, vertical_alignment="center", key=f"person-verdict-{number}"):
+        BOXES.get(verdict.severity, st.info)(text, width="stretch")
         if fix is None:
             return
         if identity.can_change and not (fix == "reset_mfa" and user.user_id == identity.sub):
             fix_button(user, fix, where=f"summary{number}", primary=True)
         else:
-            st.caption(f"An admin can fix this on this page: {FIXES[fix].label}.")
+            st.caption(f"An admin can fix this on this page: {FIXES[fix].label}.", width=220)
 
 
 # --- Activity ------------------------------------------------------------------------------------------

@@ -39,9 +39,11 @@ def open_person(at: AppTest, user_id: str) -> AppTest:
 
 
 def verdicts(at: AppTest) -> list[str]:
-    """The Summary's headlines (every alert box on the page but the dev tenant banner), as a person reads them."""
+    """The Summary's headlines and the page's other alerts (not the dev tenant banner), as a person reads
+    them: a verdict box is "**headline**" and its evidence on the next line."""
     boxes = [*at.error, *at.warning, *at.success, *at.info]
-    return [visible(b.value) for b in boxes if not b.value.startswith("Local dev tenant at ")]
+    shown = [b.value for b in boxes if not b.value.startswith("Local dev tenant at ")]
+    return [visible(value.split("  \n")[0]).strip("*") for value in shown]
 
 
 def fix_keys(at: AppTest) -> list[str]:
@@ -71,7 +73,7 @@ def test_details_on_a_card_opens_the_persons_page_and_back_keeps_the_search(sign
     at.button(key=f"detail:{user['user_id']}").click().run()
     assert not at.exception
     assert at.query_params["id"] == [user["user_id"]] or at.query_params["id"] == user["user_id"]
-    assert visible(at.title[0].value) == user["name"]
+    assert visible(at.header[0].value) == user["name"]
     assert at.table[0].value.loc["User ID", "value"] == user["user_id"]
     at.button(key="person.back").click().run()
     assert not at.exception

@@ -135,7 +135,7 @@ def test_screenshots(page: Page, shots_app, shots_tenant: DevTenant):
     wait_idle(page)
     taken.append(shoot(page, "user-security"))
     page.get_by_role("tab", name="Profile").click()
-    expect(page.get_by_text("Identities")).to_be_visible()
+    expect(page.get_by_text("Identities", exact=True)).to_be_visible()
     wait_idle(page)
     taken.append(shoot(page, "user-detail"))
     page.get_by_role("button", name=re.compile("^Back to the")).click()
