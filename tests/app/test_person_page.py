@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 from urllib.parse import urlencode
 
-import pytest
 from streamlit.testing.v1 import AppTest
 
 from admin_core.auth import IDENTITY_KEY
@@ -58,6 +57,11 @@ def confirm(at: AppTest, key: str) -> AppTest:
     at.button(key=key).click().run()
     assert at.button(key="person.confirm.ok"), "no confirmation dialog"
     return at.button(key="person.confirm.ok").click().run()
+
+
+def frame(at: AppTest, column: str):
+    """The page's table that has this column (MFA: "method", sessions: "applications")."""
+    return next(d.value for d in at.dataframe if column in d.value.columns)
 
 
 def texts(at: AppTest) -> str:
@@ -249,23 +253,30 @@ def test_a_viewer_with_a_pending_confirmation_gets_no_dialog_and_changes_nothing
     assert stored(fresh_tenant, user["user_id"])["blocked"] is True
 
 
+def example(tenant, trait: str) -> str:
+    """A generated user with this trait ("locked", "mfa", "sessions", ...), from the dev tenant's list."""
+    ids = tenant._call("GET", "/__dev/support", params={"n": 5})[trait]
+    assert ids, trait
+    return ids[0]
+
+
 def test_mfa_is_listed_and_can_be_reset_and_browsers_forgotten(sign_in, fresh_tenant):
-    at = sign_in("admin")
-    for candidate in fresh_tenant.users():
-        if candidate.get("email") in STAFF:
-            continue
-        open_person(at, candidate["user_id"])
-        if "security.fix:reset_mfa" in fix_keys(at):
-            user = candidate
-            break
-    else:
-        pytest.skip("no generated user has MFA enrolled")
-    assert at.dataframe  # what they enrolled
+    user = stored(fresh_tenant, example(fresh_tenant, "mfa"))
+    at = open_person(sign_in("admin"), user["user_id"])
+    assert frame(at, "method")["method"].tolist()  # what they enrolled
     confirm(at, "security.fix:reset_mfa")
     assert toasts(at) == [f"Reset MFA for {user['email']}"]
     assert "No second factor enrolled." in texts(at)
     confirm(at, "security.fix:forget_browsers")
     assert toasts(at) == [f"Forgot the remembered browsers of {user['email']}"]
+
+
+def test_a_generated_lock_is_the_verdict_with_its_address(sign_in, fresh_tenant):
+    user_id = example(fresh_tenant, "locked")
+    at = open_person(sign_in("viewer"), user_id)
+    assert any(v.startswith("Locked out after too many wrong passwords from ") for v in verdicts(at))
+    assert "Locked by brute-force protection" in texts(at)
+    assert fix_keys(at) == []
 
 
 def test_an_admin_cannot_reset_their_own_mfa_here(sign_in, fresh_tenant):
@@ -275,17 +286,41 @@ def test_an_admin_cannot_reset_their_own_mfa_here(sign_in, fresh_tenant):
     assert "Your own MFA cannot be reset here." in [c.value for c in at.caption]
 
 
-def test_sessions_are_fetched_only_when_asked_for(sign_in, fresh_tenant):
-    user = find(fresh_tenant, lambda u: u.get("last_login"))
+def session_requests(tenant) -> int:
+    return sum(n for route, n in tenant.stats()["requests"].items() if "sessions" in route)
+
+
+def test_sessions_are_fetched_only_when_asked_for_and_sign_out_everywhere_ends_them(sign_in, fresh_tenant):
+    user = stored(fresh_tenant, example(fresh_tenant, "sessions"))
     at = open_person(sign_in("admin"), user["user_id"])
-    before = fresh_tenant.stats()["requests"]
-    assert not any("sessions" in route for route in before)
+    assert session_requests(fresh_tenant) == 0
+    at.button(key="person.sessions.show").click().run()
+    assert session_requests(fresh_tenant) == 1
+    assert len(frame(at, "applications")) >= 1
+    confirm(at, "security.fix:sign_out_everywhere")
+    assert toasts(at) == [f"Signed {user['email']} out everywhere"]
+    assert "No active sessions." in texts(at)
+
+
+def test_sessions_on_a_plan_without_them_say_so_and_the_rest_works(sign_in, fresh_tenant):
+    fresh_tenant._call("PUT", "/__dev/plan", json={"plan": "professional"})
+    user_id = example(fresh_tenant, "sessions")
+    at = open_person(sign_in("admin"), user_id)
     at.button(key="person.sessions.show").click().run()
     assert not at.exception
-    after = fresh_tenant.stats()["requests"]
-    assert any("sessions" in route for route in after)
-    # Either the sessions (Enterprise) or why not, in words; the rest of the page still there.
-    assert at.table[0].value.loc["User ID", "value"] == user["user_id"]
+    assert not [d for d in at.dataframe if "applications" in d.value.columns]
+    assert "security.fix:sign_out_everywhere" not in fix_keys(at)
+    assert at.warning, "the sessions section says why not"
+    assert at.table[0].value.loc["User ID", "value"] == user_id
+
+
+def test_the_verification_email_is_what_the_dev_tenant_would_have_sent(sign_in, fresh_tenant):
+    """The dev tenant records mail in its outbox (there is no mail server)."""
+    user = find(fresh_tenant, lambda u: u.get("email_verified") is False and not u.get("blocked"))
+    fresh_tenant._call("DELETE", "/__dev/outbox")
+    at = open_person(sign_in("admin"), user["user_id"])
+    confirm(at, "security.fix:resend_verification")
+    assert [m["to"] for m in fresh_tenant._call("GET", "/__dev/outbox")] == [user["email"]]
 
 
 def test_missing_scopes_are_named_with_where_to_add_them_and_the_rest_works(
