@@ -540,7 +540,7 @@ def sessions(user: User, admin: bool) -> None:
 def profile(file: PersonFile) -> None:
     """What the Users page's detail showed: facts, roles, identities, metadata, the full profile as JSON."""
     if isinstance(file.roles, Unavailable):
-        render_detail(file.user, None, f"Roles could not be read: {file.roles.message}")
+        render_detail(file.user, None, file.roles.message)  # "The roles could not be read. ..." in words
     else:
         render_detail(file.user, list(file.roles), None)
 

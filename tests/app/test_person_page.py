@@ -358,3 +358,21 @@ def test_a_fix_that_auth0_refuses_says_why_in_words(sign_in, fresh_tenant):
     assert not at.exception and not toasts(at)
     assert any(v.startswith("Not done:") for v in verdicts(at))
     assert stored(fresh_tenant, user["user_id"])["blocked"] is True
+
+
+def test_hostile_names_and_auth0_texts_on_the_persons_page_show_as_text(sign_in, fresh_tenant):
+    name = "**Bold** [click](https://evil.example) :red[x] <b>hi</b>"
+    user = fresh_tenant.create_user(email="hostile@evil.test", name=name)
+    fresh_tenant.add_fault(
+        method="GET",
+        path=f"/api/v2/users/{user['user_id']}/roles",
+        status=409,
+        body={"statusCode": 409, "error": "Conflict", "message": "![x](https://evil.example/p.png)"},
+    )
+    at = open_person(sign_in("admin"), user["user_id"])
+    assert not at.exception
+    assert visible(at.header[0].value) == name  # every character escaped, none of it markup
+    roles_warning = next(w.value for w in at.warning if "roles" in w.value)
+    assert "![x](" not in roles_warning and visible(roles_warning).endswith(
+        "(![x](https://evil.example/p.png)). Reload and try again."
+    )
