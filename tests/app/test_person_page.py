@@ -9,6 +9,7 @@ from urllib.parse import urlencode
 from streamlit.testing.v1 import AppTest
 
 from admin_core.auth import IDENTITY_KEY
+from admin_core.ui.chrome import md
 from tests.support.app_env import ROOT
 from tests.support.browserless import FakePopup, authorize
 from tests.support.markdown import visible
@@ -371,7 +372,7 @@ def test_hostile_names_and_auth0_texts_on_the_persons_page_show_as_text(sign_in,
     )
     at = open_person(sign_in("admin"), user["user_id"])
     assert not at.exception
-    assert visible(at.header[0].value) == name  # every character escaped, none of it markup
+    assert at.header[0].value == md(name) and visible(at.header[0].value) == name  # escaped, no markup
     roles_warning = next(w.value for w in at.warning if "roles" in w.value)
     assert "![x](" not in roles_warning and visible(roles_warning).endswith(
         "(![x](https://evil.example/p.png)). Reload and try again."
