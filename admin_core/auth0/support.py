@@ -279,4 +279,7 @@ class SupportDesk:
 
     def revoke_refresh_tokens(self, *, user_id: str) -> None:
         """`DELETE /api/v2/users/{user_id}/refresh-tokens`: ending sessions alone leaves these working."""
-        self._directory.call_api(lambda api: api.users.refresh_token.delete(user_id))
+        try:
+            self._directory.call_api(lambda api: api.users.refresh_token.delete(user_id))
+        except AdminError as exc:
+            raise _sessions_error(exc) from None

@@ -105,7 +105,6 @@ def assert_sentence(message: str, expected: str) -> None:
     assert "Traceback" not in message and "Error(" not in message
 
 
-@pytest.mark.xfail(strict=True, reason="needs the dev tenant's support endpoints (branch devtenant-support)")
 @pytest.mark.parametrize("kind", list(KINDS))
 @pytest.mark.parametrize("section", list(SECTIONS))
 def test_a_fault_on_one_section_leaves_the_rest_of_the_page(env, fresh_tenant, section, kind):
@@ -124,7 +123,6 @@ def test_a_fault_on_one_section_leaves_the_rest_of_the_page(env, fresh_tenant, s
     assert not isinstance(getattr(runtime.person_file(person.user_id), section), Unavailable)
 
 
-@pytest.mark.xfail(strict=True, reason="needs the dev tenant's support endpoints (branch devtenant-support)")
 @pytest.mark.parametrize("kind", list(KINDS))
 def test_a_fault_on_the_sessions_is_a_sentence(env, fresh_tenant, kind):
     person = a_person(fresh_tenant)
