@@ -22,7 +22,7 @@ from admin_core.audit import AuditStore
 from admin_core.auth0.support import NOT_ON_PLAN, SessionsNotOnPlan, SupportDesk, is_failure
 from admin_core.auth0.users import Directory
 from admin_core.domain import User, UserPage, UserQuery
-from admin_core.errors import AdminError, PermissionDenied, UserGone
+from admin_core.errors import AdminError, PermissionDenied, SearchCapReached, UserGone
 from admin_core.overview import FiguresStore
 from admin_core.settings import Settings, load_settings
 from admin_core.support import GRANT_PLACE, LOGS_PER_PAGE, LogPage, PersonFile, SessionRecord, Unavailable
@@ -168,6 +168,8 @@ def unavailable(section: str, exc: BaseException) -> Unavailable:
             f"Reading {what} needs the Management API scope {exc.scope}. Add it in {GRANT_PLACE}.",
             scope=exc.scope,
         )
+    if isinstance(exc, SearchCapReached):
+        return Unavailable(exc.message)
     if isinstance(exc, UserGone):  # the person was read a moment ago: this is about the section
         return Unavailable(
             f"{what[0].upper()}{what[1:]} could not be read: Auth0 answered that it found none."

@@ -11,7 +11,7 @@ from admin_core import actions, runtime
 from admin_core.auth import Identity, Role
 from admin_core.auth0.support import is_failure
 from admin_core.errors import AdminError
-from admin_core.support import GRANT_PLACE, LOGS_PER_PAGE, LogPage, ResetLink, Unavailable
+from admin_core.support import GRANT_PLACE, LOGS_CAP, LOGS_PER_PAGE, LogPage, ResetLink, Unavailable
 from tests.app.test_support_calls import FIXES, a_person, identity_of, requests, rows
 from tests.support.app_env import app_environment, clear_app_caches
 
@@ -236,3 +236,13 @@ def test_a_narrow_grant_names_the_scope_a_fix_needs(narrow_env, fresh_tenant, fi
     else:
         ((_, message),) = FIXES[fix](identity=narrow_admin, user=person).failed
     assert scope in message and "Machine To Machine Applications" in message
+
+
+def test_log_pages_past_auth0s_cap_are_explained_without_a_request(app_env, fresh_tenant):
+    person = a_person(fresh_tenant)
+    before = requests(fresh_tenant, "GET /api/v2/users/{id}/logs")
+    page = runtime.person_logs(person.user_id, page=LOGS_CAP // LOGS_PER_PAGE, failures_only=False)
+    assert isinstance(page, Unavailable) and "newest 1000 entries" in page.message
+    assert requests(fresh_tenant, "GET /api/v2/users/{id}/logs") == before
+    last = runtime.person_logs(person.user_id, page=LOGS_CAP // LOGS_PER_PAGE - 1, failures_only=False)
+    assert isinstance(last, LogPage)
