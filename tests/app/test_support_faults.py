@@ -157,3 +157,26 @@ def test_a_fault_on_a_fix_is_a_sentence_and_an_error_row(env, fresh_tenant, admi
     fresh_tenant.clear_faults()
     file = runtime.person_file(person.user_id)  # the page reads again and works
     assert file.user.user_id == person.user_id
+
+
+@pytest.fixture
+def free_plan_env(tmp_path, monkeypatch):
+    """A dev tenant with Auth0's Free-plan rate limit (burst 2, then 2 per second), the app pointed at it."""
+    from tests.support.devtenant_proc import DevTenant
+
+    with DevTenant(users=20, rate_limit="free") as tenant:
+        values = app_environment(tenant.base_url, tmp_path)
+        for key, value in values.items():
+            monkeypatch.setenv(key, value)
+        clear_app_caches()
+        yield tenant
+        clear_app_caches()
+
+
+def test_on_a_free_plan_the_five_requests_are_paced_not_refused(free_plan_env):
+    """Burst 2: issuing the five at once would draw 429s; paced by the rate headers, every section reads."""
+    tenant = free_plan_env
+    person = a_person(tenant)
+    file = runtime.person_file(person.user_id)
+    sections = {name: getattr(file, name) for name in SECTIONS}
+    assert not any(isinstance(v, Unavailable) for v in sections.values()), sections
