@@ -3,7 +3,8 @@
 
 Sign-in form: ``GET /authorize`` renders it (or, with a valid SSO cookie, redirects at once
 with a code); the form posts to ``POST /u/login``. Wrong credentials or a blocked user re-render
-the form (status 401), never a redirect to the client.
+the form (status 401), never a redirect to the client. Every attempt writes a log event, and ten
+wrong passwords for one user from one IP lock that user for that IP (``devtenant.support``).
 """
 
 from __future__ import annotations

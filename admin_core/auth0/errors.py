@@ -94,6 +94,20 @@ def _from_status(exc: ApiError) -> AdminError:
     return Unreachable(f"Auth0 answered with an unexpected error (HTTP {status}): {message or 'no detail'}")
 
 
+# The app's Management API grant: what every page needs, and what the support desk's sections and fixes add
+# (each optional: without one, only the section or fix that needs it says so).
+REQUIRED_SCOPES = ("read:users", "update:users", "delete:users", "read:roles")
+SUPPORT_SCOPES = (
+    "read:logs",
+    "read:logs_users",
+    "create:user_tickets",
+    "read:authentication_methods",
+    "delete:guardian_enrollments",
+    "read:sessions",
+    "delete:sessions",
+    "delete:refresh_tokens",
+)
+
 # "Insufficient scope, expected any of: read:users", "Insufficient scope; expected any of: read:logs,
 # read:logs_users.", "Insufficient scope; expected: delete:sessions": Auth0 words it several ways.
 _EXPECTED = re.compile(r"expected(?: any of)?\s*:\s*(?P<scopes>.*)$", re.IGNORECASE)
@@ -143,7 +157,7 @@ def token_error(exc: Auth0Error, *, client_id: str, audience: str) -> AdminError
         return ConfigError(
             f"Application {client_id} is not authorized for the Auth0 Management API. In the Auth0 Dashboard "
             "open Applications > APIs > Auth0 Management API > Machine To Machine Applications, authorize "
-            "it and grant read:users update:users delete:users read:roles."
+            f"it and grant {' '.join(REQUIRED_SCOPES)} (and for the support desk {' '.join(SUPPORT_SCOPES)})."
         )
     if status == 429:
         return RateLimited.from_reset((exc.headers or {}).get("x-ratelimit-reset") if exc.headers else None)

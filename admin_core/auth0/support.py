@@ -19,8 +19,16 @@ from auth0.authentication.exceptions import Auth0Error
 
 from admin_core.auth0.users import Directory
 from admin_core.domain import User
-from admin_core.errors import AdminError, NotAllowed, PermissionDenied, RateLimited, Unreachable
+from admin_core.errors import (
+    AdminError,
+    NotAllowed,
+    PermissionDenied,
+    RateLimited,
+    SearchCapReached,
+    Unreachable,
+)
 from admin_core.support import (
+    LOGS_CAP,
     LOGS_PER_PAGE,
     AuthMethod,
     BruteForceBlock,
@@ -35,6 +43,10 @@ log = logging.getLogger(__name__)
 # How long a reset link created here stays valid (Auth0's default is 5 days; a link sent by hand to a
 # person who is waiting for it needs far less).
 RESET_LINK_TTL_SECONDS = 24 * 3600
+LOGS_CAP_MESSAGE = (
+    f"Auth0 pages through the newest {LOGS_CAP} entries of a person's log and no further, so older "
+    "entries cannot be listed here."
+)
 # Auth0's database connections (username/password) are the identities whose provider is "auth0".
 DATABASE_PROVIDER = "auth0"
 
@@ -182,7 +194,11 @@ class SupportDesk:
     # reads
 
     def user_logs(self, user_id: str, *, page: int = 0, per_page: int = LOGS_PER_PAGE) -> LogPage:
-        """`GET /api/v2/users/{id}/logs`, newest first, with Auth0's total (one request)."""
+        """`GET /api/v2/users/{id}/logs`, newest first, with Auth0's total (one request).
+
+        Past LOGS_CAP entries Auth0 refuses to page (400); that is said here without asking."""
+        if page < 0 or page * per_page >= LOGS_CAP:
+            raise SearchCapReached(LOGS_CAP_MESSAGE)
         pager = self._directory.call_api(
             lambda api: api.users.logs.list(
                 user_id, page=page, per_page=per_page, sort="date:-1", include_totals=True
@@ -279,4 +295,7 @@ class SupportDesk:
 
     def revoke_refresh_tokens(self, *, user_id: str) -> None:
         """`DELETE /api/v2/users/{user_id}/refresh-tokens`: ending sessions alone leaves these working."""
-        self._directory.call_api(lambda api: api.users.refresh_token.delete(user_id))
+        try:
+            self._directory.call_api(lambda api: api.users.refresh_token.delete(user_id))
+        except AdminError as exc:
+            raise _sessions_error(exc) from None

@@ -298,3 +298,21 @@ def test_generation_is_deterministic_and_leaves_users_unchanged(dt, raw):
     assert types[0] == "fp"
     assert BLOCKED_MESSAGE.startswith("Your account has been blocked")
     assert all(_ms(e["date"]) <= time.time() * 1000 for e in first)
+
+
+def test_signing_out_everywhere_ends_the_dev_tenants_own_sso_session(dt, api):
+    staff = dt.users()[1]
+    params = {
+        "response_type": "code",
+        "client_id": "dashboard",
+        "redirect_uri": "http://localhost:8501/callback",
+        "scope": "openid",
+    }
+    with httpx.Client(base_url=dt.base_url, timeout=10, trust_env=False) as browser:
+        browser.get("/authorize", params=params)
+        form = {**params, "email": staff["email"], "password": "devtenant"}
+        assert browser.post("/u/login", data=form).status_code == 302
+        assert browser.get("/authorize", params=params).status_code == 302  # SSO: no form
+        api.users.sessions.delete(staff["user_id"])
+        again = browser.get("/authorize", params=params)
+        assert again.status_code == 200 and 'name="password"' in again.text
