@@ -93,9 +93,10 @@ def routes(tenant: Tenant) -> list[Route]:
         support.log(updated, "scp", ip, request.headers.get("user-agent", ""))
         link = ""
         if ticket.result_url:
-            target = with_query(
-                ticket.result_url, {"success": "true", "message": "Your password has been changed."}
-            )
+            extra = {"success": "true", "message": "Your password has been changed."}
+            if ticket.include_email and updated.get("email"):
+                extra["email"] = updated["email"]
+            target = with_query(ticket.result_url, extra)
             link = f'<p><a href="{html.escape(target)}">Back to the application</a></p>'
         return page(
             "Password changed | devtenant",

@@ -108,6 +108,7 @@ class Ticket:
     result_url: str | None
     mark_email_as_verified: bool
     kind: str  # "password_reset" | "verification_email"
+    include_email: bool = False  # add ``email=`` to the result_url redirect (includeEmailInRedirect)
     used: bool = False
 
 
@@ -273,11 +274,12 @@ class Support:
         ttl_s: int = TICKET_TTL_S,
         result_url: str | None = None,
         mark_email_as_verified: bool = False,
+        include_email: bool = False,
     ) -> str:
         token = secrets.token_urlsafe(24)
         with self.lock:
             self.tickets[token] = Ticket(
-                user_id, time.time() + ttl_s, result_url, mark_email_as_verified, kind
+                user_id, time.time() + ttl_s, result_url, mark_email_as_verified, kind, include_email
             )
         return token
 

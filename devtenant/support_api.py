@@ -193,6 +193,7 @@ def routes(tenant: Tenant, guarded: Callable) -> list[Route]:
             ttl_s=ttl,
             result_url=body.get("result_url"),
             mark_email_as_verified=bool(body.get("mark_email_as_verified")),
+            include_email=bool(body.get("includeEmailInRedirect")),
         )
         return JSONResponse({"ticket": f"{tenant.base_url}/lo/reset?ticket={token}#"}, status_code=201)
 

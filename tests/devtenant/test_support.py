@@ -316,3 +316,12 @@ def test_signing_out_everywhere_ends_the_dev_tenants_own_sso_session(dt, api):
         api.users.sessions.delete(staff["user_id"])
         again = browser.get("/authorize", params=params)
         assert again.status_code == 200 and 'name="password"' in again.text
+
+
+def test_ticket_result_url_links_back_with_the_email_when_asked(dt, api):
+    staff = dt.users()[2]
+    ticket = api.tickets.change_password(
+        user_id=staff["user_id"], result_url="http://localhost:8501/", include_email_in_redirect=True
+    ).ticket
+    done = dt.reset_password(ticket, "back-again-1")
+    assert "http://localhost:8501/?success=true" in done.text and "email=staff%40example.com" in done.text
