@@ -239,13 +239,20 @@ class Support:
             return False
 
     def lock_user(self, user: dict, ip: str) -> None:
+        """Block the user for this IP and, as Auth0 does, email them an unblock link."""
         with self.lock:
             rec = self.record(user)
+            fresh = ip not in rec.blocks
             rec.blocks[ip] = {
                 "identifier": user.get("email") or user["user_id"],
                 "ip": ip,
                 "connection": strategy(user)[0],
             }
+        if fresh and user.get("email"):
+            token = self.new_ticket(user["user_id"], kind="unblock")
+            self.send(
+                user["email"], "blocked_account", f"{self.base_url}/u/unblock?ticket={token}", user["user_id"]
+            )
 
     def signed_in(self, user: dict, ip: str) -> None:
         with self.lock:

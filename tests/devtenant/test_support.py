@@ -90,6 +90,8 @@ def test_ten_wrong_passwords_lock_then_unblock_then_sign_in(dt, api):
     assert refused.status_code == 401 and "multiple consecutive login attempts" in refused.text
     types = [e.type for e in api.users.logs.list(uid, per_page=12).items]
     assert types[:11] == ["limit_wc"] + ["fp"] * 10
+    [mail] = dt.outbox()  # as in Auth0, the person is told, with a link that would unblock them
+    assert (mail["to"], mail["kind"]) == (staff["email"], "blocked_account")
     api.user_blocks.delete(uid)
     assert api.user_blocks.list(uid).blocked_for == []
     ok = dt.try_sign_in(staff["email"], "devtenant")
@@ -325,3 +327,13 @@ def test_ticket_result_url_links_back_with_the_email_when_asked(dt, api):
     ).ticket
     done = dt.reset_password(ticket, "back-again-1")
     assert "http://localhost:8501/?success=true" in done.text and "email=staff%40example.com" in done.text
+
+
+def test_the_blocked_account_email_unblocks(dt, api):
+    uid = dt.users()[2]["user_id"]
+    dt.lock(uid, "198.51.100.7")
+    [mail] = dt.outbox()
+    assert mail["kind"] == "blocked_account"
+    assert httpx.get(mail["link"]).status_code == 200
+    assert api.user_blocks.list(uid).blocked_for == []
+    assert "already been used" in httpx.get(mail["link"]).text
