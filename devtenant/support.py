@@ -336,10 +336,10 @@ class Support:
 
         database = is_database_user(user)
         after = last_login if last_login is not None else created
-        # a few scattered failures before the last success (or, never signed in, after creation)
-        end = last_login if last_login is not None else now
-        for _ in range(rng.choice((0, 0, 0, 1, 1, 2, 3))):
-            when = _between(rng, created, end)
+        # a few scattered failures before the last success (which reset the brute-force counter)
+        scattered = rng.choice((0, 0, 0, 1, 1, 2, 3)) if last_login is not None else 0
+        for _ in range(scattered):
+            when = _between(rng, created, last_login or now)
             kind = rng.choice(("fp", "fp", "fcoa")) if database else "fcoa"
             ev(kind, when, rng.choice([home_ip, *other_ips]))
         roll = rng.random()
