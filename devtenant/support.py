@@ -28,7 +28,6 @@ BLOCKED_MESSAGE = (
 )
 TICKET_TTL_S = 432_000  # Auth0's default (5 days)
 MAX_GENERATED_LOGINS = 60
-PLANS = ("free", "essentials", "professional", "enterprise")
 USER_AGENTS = (
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 "
     "Safari/537.36",
@@ -115,7 +114,9 @@ class Ticket:
 class Support:
     """The support-desk state of one tenant (thread-safe; reset with the tenant)."""
 
-    def __init__(self, seed: int, now_ms: int, base_url: str, generated: set[str]) -> None:
+    def __init__(
+        self, seed: int, now_ms: int, base_url: str, generated: set[str], plan: str = "enterprise"
+    ) -> None:
         self.seed = seed
         self.now_ms = now_ms
         self.base_url = base_url
@@ -126,7 +127,7 @@ class Support:
         self.tenant_events: list[dict] = []  # events without a known user (fu)
         self.tickets: dict[str, Ticket] = {}
         self.outbox: list[dict] = []
-        self.plan = "enterprise"
+        self.plan = plan
         self._seq = 0
 
     # records ----------------------------------------------------------------------------------

@@ -18,10 +18,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from devtenant.config import PLANS
 from devtenant.errors import api_error, api_error_body
 from devtenant.management import Denied, _int_param, _paging, _query_error, _truthy
 from devtenant.people import iso_ms
-from devtenant.support import MAX_FAILURES, PLANS, TICKET_TTL_S, enrollment, is_database_user
+from devtenant.support import MAX_FAILURES, TICKET_TTL_S, enrollment, is_database_user
 
 if TYPE_CHECKING:
     from devtenant.tenant import Tenant

@@ -337,3 +337,17 @@ def test_the_blocked_account_email_unblocks(dt, api):
     assert httpx.get(mail["link"]).status_code == 200
     assert api.user_blocks.list(uid).blocked_for == []
     assert "already been used" in httpx.get(mail["link"]).text
+
+
+def test_a_tenant_started_on_another_plan_keeps_it_across_resets(make_tenant):
+    pro = make_tenant(plan="professional")
+    uid = pro.users()[0]["user_id"]
+    with httpx.Client(
+        base_url=f"{pro.base_url}/api/v2", headers={"authorization": f"Bearer {pro.management_token()}"}
+    ) as raw:
+        assert raw.get(f"/users/{uid}/sessions").status_code == 403
+        pro.set_plan("enterprise")
+        assert raw.get(f"/users/{uid}/sessions").status_code == 200
+        pro.reset()
+        assert raw.get(f"/users/{uid}/sessions").status_code == 403
+    assert httpx.get(f"{pro.base_url}/__dev/config").json()["plan"] == "professional"
