@@ -351,3 +351,20 @@ def test_a_tenant_started_on_another_plan_keeps_it_across_resets(make_tenant):
         pro.reset()
         assert raw.get(f"/users/{uid}/sessions").status_code == 403
     assert httpx.get(f"{pro.base_url}/__dev/config").json()["plan"] == "professional"
+
+
+def test_faults_apply_to_the_authentication_apis_change_password(dt):
+    from auth0.authentication.exceptions import Auth0Error, RateLimitError
+
+    db = Database(dt.domain, "dashboard", protocol="http")
+    dt.add_fault(method="POST", path="/dbconnections/change_password", status=429)
+    with pytest.raises(RateLimitError):
+        db.change_password(email="staff@example.com", connection="Username-Password-Authentication")
+    dt.add_fault(method="POST", path="/dbconnections/change_password", status=503)
+    with pytest.raises(Auth0Error) as err:
+        db.change_password(email="staff@example.com", connection="Username-Password-Authentication")
+    assert err.value.status_code == 503
+    assert dt.outbox() == []
+    with pytest.raises(Auth0Error) as err:
+        db.change_password(email="staff@example.com", connection="google-oauth2")
+    assert err.value.status_code == 400
