@@ -15,7 +15,7 @@ import pandas as pd
 import streamlit as st
 
 from admin_core import actions, runtime
-from admin_core.auth import Identity, require_change
+from admin_core.auth import Identity, require_change, require_session
 from admin_core.domain import User
 from admin_core.errors import AdminError, NotAllowed, UserGone
 from admin_core.logcodes import describe, is_failure
@@ -169,6 +169,7 @@ def close_confirm() -> None:
 
 @st.dialog("Please confirm", width="medium", on_dismiss=close_confirm)
 def confirm(user: User, fix: str) -> None:
+    require_session()  # the dialog's own reruns skip the page's gate: a signed-out session sees nothing
     action = FIXES[fix]
     st.markdown(action.question.format(name=md(user.display_name)))
     st.caption(md(f"{user.email or 'no email'} · {user.user_id}"))

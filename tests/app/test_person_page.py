@@ -377,3 +377,27 @@ def test_hostile_names_and_auth0_texts_on_the_persons_page_show_as_text(sign_in,
     assert "![x](" not in roles_warning and visible(roles_warning).endswith(
         "(![x](https://evil.example/p.png)). Reload and try again."
     )
+
+
+def test_after_logout_a_rerun_of_the_open_confirmation_shows_and_changes_nothing(
+    sign_in, fresh_tenant, monkeypatch
+):
+    """A dialog's own rerun skips the page's gate: the confirmation checks the session itself."""
+    from tests.app.test_authorization import SIGN_IN_TITLE, press
+
+    user = find(fresh_tenant, lambda u: u.get("blocked"))
+    at = open_person(sign_in("admin"), user["user_id"])
+    log_out = at.button(key="header.logout").id
+    at.button(key="summary0.fix:unblock").click().run()
+    ok_button = at.button(key="person.confirm.ok").id
+    FakePopup(email="admin@example.com", clicks=0).install(monkeypatch)
+    press(at, monkeypatch, log_out)
+    assert IDENTITY_KEY not in at.session_state
+    before = fresh_tenant.stats()["management_requests"]
+
+    press(at, monkeypatch, ok_button, in_dialog=True)
+    assert not at.exception
+    assert fresh_tenant.stats()["management_requests"] == before
+    assert stored(fresh_tenant, user["user_id"])["blocked"] is True
+    assert user["email"] not in texts(at)
+    assert [t.value for t in at.title] == SIGN_IN_TITLE
