@@ -401,3 +401,22 @@ def test_after_logout_a_rerun_of_the_open_confirmation_shows_and_changes_nothing
     assert stored(fresh_tenant, user["user_id"])["blocked"] is True
     assert user["email"] not in texts(at)
     assert [t.value for t in at.title] == SIGN_IN_TITLE
+
+
+def test_the_activity_pages_through_a_long_history_with_the_one_pager(sign_in, fresh_tenant):
+    user = find(fresh_tenant, lambda u: is_database_user(u) and not u.get("blocked"))
+    for n in range(6):  # each lock writes ten wrong passwords from that address: 60 entries and more
+        fresh_tenant._call(
+            "POST", f"/__dev/users/{user['user_id']}/blocks", json={"ip": f"203.0.113.{n + 1}"}
+        )
+    at = open_person(sign_in("admin"), user["user_id"])
+    assert any(m.value.startswith("Page **1** of **") for m in at.markdown)
+    first = [visible(c.value) for c in at.caption if c.value.startswith("IP ")]
+    before = fresh_tenant.stats()["management_requests"]
+    at.button(key="person.logs.next").click().run()
+    assert not at.exception
+    assert any(m.value.startswith("Page **2** of **") for m in at.markdown)
+    assert fresh_tenant.stats()["management_requests"] == before + 1  # one request for the next page
+    assert [visible(c.value) for c in at.caption if c.value.startswith("IP ")] != first
+    at.button(key="person.logs.prev").click().run()
+    assert fresh_tenant.stats()["management_requests"] == before + 1  # page 1 came with the person
