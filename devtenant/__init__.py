@@ -2,7 +2,9 @@
 
 Start it with ``python -m devtenant`` (see ``--help``). It speaks the subset of Auth0's HTTP
 protocol the admin app uses: OIDC sign-in (authorization code + PKCE), client credentials,
-and Management API v2 (users, roles), plus a test-control API under ``/__dev``.
+Management API v2 (users, roles, and the support desk's logs, user blocks, tickets, MFA and
+sessions; see ``support_api``), the Authentication API's change-password endpoint and the reset
+pages (``reset``), plus a test-control API under ``/__dev``.
 
 This package never imports the application (``admin_core``): the app talks to it over HTTP only.
 """

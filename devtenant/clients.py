@@ -7,8 +7,19 @@ dashboard          dashboard-secret        The admin app. Authorization code (+ 
                                            ``http://localhost:<port>/...`` or ``http://127.0.0.1:<port>/...``
                                            redirect URI; token endpoint auth client_secret_basic or
                                            client_secret_post. Client credentials for the Management
-                                           API with ``read:users update:users delete:users read:roles``.
+                                           API with ``read:users update:users delete:users read:roles
+                                           read:logs read:logs_users create:user_tickets
+                                           read:authentication_methods delete:guardian_enrollments
+                                           read:sessions delete:sessions delete:refresh_tokens``.
+narrow-m2m         narrow-secret           Like dashboard (authorization code too), but its Management
+                                           API grant has only ``read:users update:users delete:users
+                                           read:roles``: the support-desk calls that need more answer
+                                           403 insufficient_scope ("missing scope" tests).
 readonly-m2m       readonly-secret         Client credentials only, scope ``read:users`` (403 tests).
+logs-only-m2m      logs-only-secret        Client credentials only, scope ``read:logs``: no scope that
+                                           reads a user's roles (``read:users read:roles
+                                           read:role_members``, any one would do), so the sign-in
+                                           gate's first call answers 403 insufficient_scope.
 no-grant           no-grant-secret         Authorization code like dashboard, but no Management API
                                            grant: client credentials answers 403 access_denied.
 fixed-callback     fixed-callback-secret   Like dashboard, but its only allowed callback is
@@ -21,7 +32,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-MANAGEMENT_SCOPES = ("read:users", "update:users", "delete:users", "read:roles")
+from devtenant.scopes import DASHBOARD_SCOPES, NARROW_SCOPES
+
+MANAGEMENT_SCOPES = DASHBOARD_SCOPES
 FIXED_CALLBACK = "https://admin.example.com/component/streamlit_oauth.authorize_button/index.html"
 
 
@@ -61,6 +74,8 @@ CLIENTS: dict[str, Client] = {
     c.client_id: c
     for c in (
         Client("dashboard", "dashboard-secret", "User Dashboard", True, MANAGEMENT_SCOPES),
+        Client("narrow-m2m", "narrow-secret", "Narrow Grant App", True, NARROW_SCOPES),
+        Client("logs-only-m2m", "logs-only-secret", "Logs-only M2M", False, ("read:logs",)),
         Client("readonly-m2m", "readonly-secret", "Read-only M2M", False, ("read:users",)),
         Client("no-grant", "no-grant-secret", "No Grant App", True, None),
         Client(

@@ -19,6 +19,7 @@ from starlette.routing import Route
 
 from devtenant.errors import api_error
 from devtenant.people import iso_ms
+from devtenant.scopes import SCOPES
 from devtenant.search import QueryCache, QueryError
 from devtenant.store import SORT_FIELDS
 
@@ -114,7 +115,7 @@ def _project(user: dict, fields: list[str] | None, include: bool) -> dict:
 def routes(tenant: Tenant) -> list[Route]:
     queries = QueryCache()
 
-    def check(request: Request, scope: str) -> dict:
+    def check(request: Request, scopes: tuple[str, ...]) -> dict:
         auth = request.headers.get("authorization", "")
         kind, _, token = auth.partition(" ")
         if kind.lower() != "bearer" or not token.strip():
@@ -134,17 +135,22 @@ def routes(tenant: Tenant) -> list[Route]:
         except jwt.InvalidTokenError:
             raise Denied(api_error(401, "Invalid token")) from None
         granted = str(claims.get("scope", "")).split()
-        if scope not in granted:
+        if not set(scopes) & set(granted):
             raise Denied(
-                api_error(403, f"Insufficient scope, expected any of: {scope}", "insufficient_scope")
+                api_error(
+                    403, f"Insufficient scope, expected any of: {','.join(scopes)}", "insufficient_scope"
+                )
             )
         return claims
 
-    def guarded(scope: str):
+    def guarded(operation: str):
+        """The route needs a valid token with any of the scopes Auth0 lists for ``operation``."""
+        scopes = SCOPES[operation]
+
         def wrap(fn):
             async def endpoint(request: Request) -> Response:
                 try:
-                    check(request, scope)
+                    check(request, scopes)
                     return await fn(request)
                 except Denied as d:
                     return d.response
@@ -157,7 +163,7 @@ def routes(tenant: Tenant) -> list[Route]:
         return unquote(request.path_params["id"])
 
     # --- users ---------------------------------------------------------------------------------
-    @guarded("read:users")
+    @guarded("GET /users")
     async def list_users(request: Request) -> Response:
         qp = request.query_params
         page, per_page = _paging(request)
@@ -207,7 +213,7 @@ def routes(tenant: Tenant) -> list[Route]:
             {"start": start, "limit": per_page, "length": len(users), "users": users, "total": total}
         )
 
-    @guarded("read:users")
+    @guarded("GET /users-by-email")
     async def users_by_email(request: Request) -> Response:
         email = request.query_params.get("email")
         if not email:
@@ -222,7 +228,7 @@ def routes(tenant: Tenant) -> list[Route]:
     def not_found() -> Response:
         return api_error(404, "The user does not exist.", "inexistent_user")
 
-    @guarded("read:users")
+    @guarded("GET /users/{id}")
     async def get_user(request: Request) -> Response:
         user = tenant.store.get(user_id(request))
         if user is None:
@@ -233,7 +239,7 @@ def routes(tenant: Tenant) -> list[Route]:
         include = _truthy(request.query_params.get("include_fields"), True)
         return JSONResponse(_project(user, fields, include))
 
-    @guarded("update:users")
+    @guarded("PATCH /users/{id}")
     async def patch_user(request: Request) -> Response:
         uid = user_id(request)
         try:
@@ -315,7 +321,7 @@ def routes(tenant: Tenant) -> list[Route]:
             store.put(user)
         return JSONResponse(user)
 
-    @guarded("delete:users")
+    @guarded("DELETE /users/{id}")
     async def delete_user(request: Request) -> Response:
         tenant.store.delete(user_id(request))
         return Response(status_code=204)
@@ -329,7 +335,7 @@ def routes(tenant: Tenant) -> list[Route]:
             return JSONResponse(chunk)
         return JSONResponse({key: chunk, "start": start, "limit": per_page, "total": len(roles)})
 
-    @guarded("read:roles")
+    @guarded("GET /users/{id}/roles")
     async def user_roles(request: Request) -> Response:
         uid = user_id(request)
         if tenant.store.get(uid) is None:
@@ -339,7 +345,7 @@ def routes(tenant: Tenant) -> list[Route]:
         except Denied as d:
             return d.response
 
-    @guarded("read:roles")
+    @guarded("GET /roles")
     async def list_roles(request: Request) -> Response:
         with tenant.store.lock:
             roles = [dict(r) for r in tenant.store.roles.values()]
@@ -351,14 +357,14 @@ def routes(tenant: Tenant) -> list[Route]:
         except Denied as d:
             return d.response
 
-    @guarded("read:roles")
+    @guarded("GET /roles/{id}")
     async def get_role(request: Request) -> Response:
         role = tenant.store.roles.get(request.path_params["role_id"])
         if role is None:
             return api_error(404, "The role does not exist.", "inexistent_role")
         return JSONResponse(dict(role))
 
-    @guarded("read:roles")
+    @guarded("GET /roles/{id}/users")
     async def role_users(request: Request) -> Response:
         role_id = request.path_params["role_id"]
         if role_id not in tenant.store.roles:
@@ -372,7 +378,9 @@ def routes(tenant: Tenant) -> list[Route]:
         except Denied as d:
             return d.response
 
-    return [
+    from devtenant import support_api
+
+    return support_api.routes(tenant, guarded) + [
         Route("/api/v2/users", list_users, methods=["GET"]),
         Route("/api/v2/users-by-email", users_by_email, methods=["GET"]),
         Route("/api/v2/users/{id}/roles", user_roles, methods=["GET"]),

@@ -3,7 +3,8 @@
 
 Sign-in form: ``GET /authorize`` renders it (or, with a valid SSO cookie, redirects at once
 with a code); the form posts to ``POST /u/login``. Wrong credentials or a blocked user re-render
-the form (status 401), never a redirect to the client.
+the form (status 401), never a redirect to the client. Every attempt writes a log event, and ten
+wrong passwords for one user from one IP lock that user for that IP (``devtenant.support``).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from starlette.routing import Route
 from devtenant.clients import CLIENTS, Client
 from devtenant.errors import oauth_error
 from devtenant.people import iso_ms
+from devtenant.support import BLOCKED_MESSAGE, is_database_user
 from devtenant.tenant import AuthCode
 from devtenant.tokens import now, pkce_s256
 
@@ -275,27 +277,37 @@ def routes(tenant: Tenant) -> list[Route]:
             return problem
         email = str(form.get("email") or "").strip()
         password = str(form.get("password") or "")
-        store = tenant.store
+        ip = request.client.host if request.client else "127.0.0.1"
+        agent = request.headers.get("user-agent", "")
+        store, support = tenant.store, tenant.support
         with store.lock:
             user = store.by_email_get(email) if email else None
-            expected = store.passwords.get(user["user_id"]) if user else None
-            if (
-                user is None
-                or expected is None
-                or not hmac.compare_digest(expected.encode(), password.encode())
-            ):
+            expected = tenant.password_of(user) if user else None
+            if user is None or (expected is None and not is_database_user(user)):
+                support.log(None, "fu", ip, agent, user_name=email)
+                return login_form(params, "Wrong email or password.", email, 401)
+            if support.is_locked(user, ip):  # brute-force protection: even the right password is refused
+                support.log(user, "limit_wc", ip, agent, description=BLOCKED_MESSAGE)
+                return login_form(params, BLOCKED_MESSAGE, email, 401)
+            if expected is None or not hmac.compare_digest(expected.encode(), password.encode()):
+                support.log(user, "fp", ip, agent)
+                support.wrong_password(user, ip)
                 return login_form(params, "Wrong email or password.", email, 401)
             if user.get("blocked"):
+                support.log(user, "f", ip, agent)
                 return login_form(params, "Your account is blocked.", email, 401)
+            support.signed_in(user, ip)
             now_ms = int(time.time() * 1000)
             updated = dict(user)
             updated["last_login"] = iso_ms(now_ms)
             updated["logins_count"] = int(user.get("logins_count") or 0) + 1
-            updated["last_ip"] = request.client.host if request.client else "127.0.0.1"
+            updated["last_ip"] = ip
             updated["updated_at"] = iso_ms(now_ms)
             store.put(updated)
         cookie = tenant.new_session(user["user_id"])
         sid = tenant.sessions[cookie]["sid"]
+        support.log(updated, "s", ip, agent, details={"prompts": []})
+        support.add_session(updated, sid, ip, agent, client.client_id)
         response = issue_code(params, client, user["user_id"], sid)
         response.set_cookie(cookie_name, cookie, httponly=True, samesite="lax", path="/")
         return response

@@ -14,6 +14,7 @@ from devtenant.config import Config
 from devtenant.control import Faults, RateLimiter
 from devtenant.people import DB_CONNECTION, STAFF, STAFF_PASSWORD, People, iso_ms, picture_url
 from devtenant.store import Store
+from devtenant.support import Support, is_database_user
 from devtenant.tokens import Signer
 
 ROLES = (
@@ -63,6 +64,7 @@ class Tenant:
         self.faults = Faults()
         self.limiter = RateLimiter(config.rate_limit)
         self.people: People | None = None
+        self.support: Support
         self.staff_accounts: list[dict] = []
         self.seed_data()
 
@@ -75,7 +77,8 @@ class Tenant:
         cfg = self.config
         people = People(cfg.seed, cfg.now_ms, cfg.base_url)
         staff = people.staff()
-        users = staff + people.generate(cfg.users)
+        generated = people.generate(cfg.users)
+        users = staff + generated
         rrng = random.Random(f"roles-{cfg.seed}")
         alnum = string.ascii_letters + string.digits
         roles = [
@@ -92,6 +95,9 @@ class Tenant:
         passwords = {u["user_id"]: STAFF_PASSWORD for u in staff}
         self.people = people
         self.staff_accounts = accounts
+        self.support = Support(
+            cfg.seed, cfg.now_ms, cfg.base_url, {u["user_id"] for u in generated}, cfg.plan
+        )
         self.store.load(users, passwords, roles, user_roles)
 
     def reset(self) -> None:
@@ -101,6 +107,15 @@ class Tenant:
             self.stats = Stats()
             self.faults.clear()
             self.limiter.reset()
+
+    def password_of(self, user: dict) -> str | None:
+        """The password the sign-in form expects: set ones, else ``devtenant`` for generated database users."""
+        set_one = self.store.passwords.get(user["user_id"])
+        if set_one is not None:
+            return set_one
+        if user["user_id"] in self.support.generated and is_database_user(user):
+            return STAFF_PASSWORD
+        return None
 
     # users created through /__dev/users -------------------------------------------------------
     def create_user(self, data: dict) -> dict:
@@ -154,6 +169,7 @@ class Tenant:
                 data.setdefault("nickname", data["email"].split("@", 1)[0])
                 data.setdefault("name", data["email"])
             data.setdefault("picture", picture_url(self.base_url, uid))
+            self.support.forget(uid)
             self.store.put(data)
             if password:
                 self.store.passwords[uid] = str(password)

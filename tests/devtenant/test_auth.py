@@ -10,13 +10,15 @@ import pytest
 from auth0.authentication.exceptions import Auth0Error
 from auth0.management.errors import ForbiddenError, UnauthorizedError
 
+from devtenant.scopes import DASHBOARD_SCOPES
 from tests.devtenant.conftest import get_token, management
 
 
 def test_client_credentials_token_claims(dt):
     answer = get_token(dt)
     assert answer["token_type"] == "Bearer" and answer["expires_in"] == 86400
-    assert answer["scope"] == "read:users update:users delete:users read:roles"
+    assert answer["scope"] == " ".join(DASHBOARD_SCOPES)
+    assert "read:logs" in answer["scope"] and "create:user_tickets" in answer["scope"]
     jwks = httpx.get(f"{dt.base_url}/.well-known/jwks.json").json()
     key = jwt.PyJWK(jwks["keys"][0])
     claims = jwt.decode(
@@ -105,7 +107,7 @@ def test_insufficient_scope(dt):
     assert err.value.body == {
         "statusCode": 403,
         "error": "Forbidden",
-        "message": "Insufficient scope, expected any of: delete:users",
+        "message": "Insufficient scope, expected any of: delete:users,delete:current_user",
         "errorCode": "insufficient_scope",
     }
     with pytest.raises(ForbiddenError):
@@ -125,3 +127,46 @@ def test_expired_token(make_tenant):
         api.users.list(per_page=1)
     assert err.value.body["message"] == "Expired token received for JSON Web Token validation"
     assert err.value.body["statusCode"] == 401
+
+
+def test_narrow_client_has_only_the_four_user_scopes_and_signs_in(dt):
+    """narrow-m2m: the grant of a tenant set up before the support desk; its missing scopes answer 403."""
+    answer = get_token(dt, "narrow-m2m", "narrow-secret")
+    assert answer["scope"] == "read:users update:users delete:users read:roles"
+    api = management(dt, answer["access_token"])
+    uid = dt.users()[3]["user_id"]
+    assert api.users.get(uid).user_id == uid
+    with pytest.raises(ForbiddenError) as err:
+        api.users.logs.list(uid)
+    assert err.value.body == {
+        "statusCode": 403,
+        "error": "Forbidden",
+        "message": "Insufficient scope, expected any of: read:logs,read:logs_users",
+        "errorCode": "insufficient_scope",
+    }
+    authorize = httpx.get(
+        f"{dt.base_url}/authorize",
+        params={
+            "response_type": "code",
+            "client_id": "narrow-m2m",
+            "redirect_uri": "http://localhost:8501/cb",
+            "scope": "openid",
+        },
+    )
+    assert authorize.status_code == 200 and 'name="password"' in authorize.text
+
+
+def test_logs_only_client_cannot_read_roles(dt):
+    """Any of the OAS's scopes reads a user's roles; logs-only-m2m has none of them."""
+    api = management(dt, get_token(dt, "logs-only-m2m", "logs-only-secret")["access_token"])
+    uid = dt.users()[0]["user_id"]
+    assert management(dt, get_token(dt, "readonly-m2m", "readonly-secret")["access_token"]).users.roles.list(
+        uid
+    )
+    with pytest.raises(ForbiddenError) as err:
+        api.users.roles.list(uid)
+    assert (
+        err.value.body["message"]
+        == "Insufficient scope, expected any of: read:users,read:roles,read:role_members"
+    )
+    assert api.users.logs.list(uid).items

@@ -193,7 +193,7 @@ def test_wrong_password_and_unknown_email(browser):
         r = submit_form(browser, page, email, password)
         assert r.status_code in (200, 401) and "location" not in r.headers
         assert "Wrong email or password." in r.text
-    # generated users have no password
+    # an empty password is wrong too
     assert "Wrong email or password." in submit_form(browser, page, "viewer@example.com", "").text
 
 

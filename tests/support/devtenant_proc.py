@@ -3,6 +3,9 @@
 with DevTenant(users=200, rate_limit="free") as dt:
     dt.base_url, dt.stats(), dt.reset(), dt.add_fault(path="/api/v2/users", status=500), ...
 
+Support desk: dt.try_sign_in(email, password), dt.lock(user_id, ip), dt.outbox(), dt.set_plan("professional"),
+dt.support_examples(), dt.support_state(user_id), dt.reset_password(ticket_url, new_password), dt.tenant_logs().
+
 The process plumbing (``--port 0`` and the ready line, health wait, stop) is `devtenant.processes`.
 """
 
@@ -13,6 +16,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from urllib.parse import parse_qs, quote, urlsplit
 
 import httpx
 
@@ -33,7 +37,7 @@ class DevTenant:
     """A dev tenant subprocess on loopback, on the port it picked itself (``--port 0``) unless given one.
 
     Options map to the CLI: ``users``, ``seed``, ``latency_ms``, ``rate_limit``, ``token_ttl``,
-    ``id_token_ttl``, ``index_lag_ms`` (``extra_args`` for anything else). The addresses
+    ``id_token_ttl``, ``index_lag_ms``, ``plan`` (``extra_args`` for anything else). The addresses
     (``base_url``, ``domain``, ...) are known once it has started.
     """
 
@@ -47,6 +51,7 @@ class DevTenant:
         token_ttl: int | None = None,
         id_token_ttl: int | None = None,
         index_lag_ms: int = 0,
+        plan: str = "enterprise",
         port: int | None = None,
         extra_args: list[str] | None = None,
         startup_timeout: float | None = None,
@@ -69,6 +74,8 @@ class DevTenant:
             rate_limit,
             "--index-lag-ms",
             str(index_lag_ms),
+            "--plan",
+            plan,
         ]
         if token_ttl is not None:
             args += ["--token-ttl", str(token_ttl)]
@@ -170,3 +177,64 @@ class DevTenant:
         )
         r.raise_for_status()
         return r.json()["access_token"]
+
+    # support desk ----------------------------------------------------------------------------------
+    def outbox(self) -> list[dict]:
+        """Emails the tenant would have sent, oldest first: ``{"to","kind","link","user_id","created_at"}``."""
+        return self._call("GET", "/__dev/outbox")
+
+    def clear_outbox(self) -> None:
+        self._call("DELETE", "/__dev/outbox")
+
+    def set_plan(self, plan: str) -> None:
+        """``free``, ``essentials``, ``professional`` or ``enterprise`` (the default; sessions need it)."""
+        self._call("PUT", "/__dev/plan", json={"plan": plan})
+
+    def support_examples(self, n: int = 5) -> dict[str, list[str]]:
+        """Generated user ids by trait: locked, failing, mfa, sessions, unverified, admin_blocked, social,
+        never_logged_in, no_problem."""
+        return self._call("GET", "/__dev/support", params={"n": n})
+
+    def support_state(self, user_id: str) -> dict:
+        """A user's support-desk state: locked IPs, blocked_for, failures, mfa, sessions, refresh_tokens,
+        remember_browser_invalidations, events, last_types, password (what the form accepts, or None)."""
+        return self._call("GET", f"/__dev/users/{quote(user_id, safe='')}/support")
+
+    def lock(self, user_id: str, ip: str = "203.0.113.4") -> dict:
+        """Lock a user for an IP as 10 wrong passwords would (brute-force protection)."""
+        return self._call("POST", f"/__dev/users/{quote(user_id, safe='')}/blocks", json={"ip": ip})
+
+    def tenant_logs(self) -> list[dict]:
+        """Log events without a known user (``fu``: unknown email in the sign-in form)."""
+        return self._call("GET", "/__dev/logs")
+
+    def try_sign_in(
+        self,
+        email: str,
+        password: str,
+        *,
+        client_id: str = CLIENT_ID,
+        redirect_uri: str = "http://localhost:8501/callback",
+    ) -> httpx.Response:
+        """One attempt through the real sign-in form (GET /authorize, POST /u/login); a fresh cookie jar.
+
+        302 with ``code=`` in ``location`` on success; 401 and the form with the error text otherwise."""
+        params = {
+            "response_type": "code",
+            "client_id": client_id,
+            "redirect_uri": redirect_uri,
+            "scope": "openid profile email",
+            "state": "devtenant-proc",
+        }
+        with httpx.Client(base_url=self.base_url, timeout=30, trust_env=False) as browser:
+            browser.get("/authorize", params=params).raise_for_status()
+            return browser.post("/u/login", data={**params, "email": email, "password": password})
+
+    def reset_password(self, ticket_url: str, password: str) -> httpx.Response:
+        """Open a reset link (ticket or outbox) and set a new password through the dev tenant's page."""
+        token = parse_qs(urlsplit(ticket_url).query)["ticket"][0]
+        with httpx.Client(base_url=self.base_url, timeout=30, trust_env=False) as browser:
+            browser.get("/lo/reset", params={"ticket": token})
+            return browser.post(
+                "/lo/reset", data={"ticket": token, "password": password, "confirm": password}
+            )
