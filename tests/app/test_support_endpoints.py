@@ -246,3 +246,24 @@ def test_log_pages_past_auth0s_cap_are_explained_without_a_request(app_env, fres
     assert requests(fresh_tenant, "GET /api/v2/users/{id}/logs") == before
     last = runtime.person_logs(person.user_id, page=LOGS_CAP // LOGS_PER_PAGE - 1, failures_only=False)
     assert isinstance(last, LogPage)
+
+
+def test_no_reset_link_for_a_person_without_a_password_here(app_env, fresh_tenant, admin):
+    social = person_by_id(fresh_tenant.support_examples(n=1)["social"][0])
+    before = requests(fresh_tenant, "POST /api/v2/tickets/password-change")
+    with pytest.raises(AdminError) as refused:
+        actions.create_reset_link(identity=admin, user=social)
+    assert "no password to reset here" in refused.value.message
+    assert requests(fresh_tenant, "POST /api/v2/tickets/password-change") == before
+    (row,) = rows(app_env, "password_reset_link")
+    assert row.state == "error"
+
+
+def test_a_request_auth0_refuses_is_not_called_a_search(app_env, fresh_tenant, admin):
+    person = a_person(fresh_tenant)
+    body = {"statusCode": 400, "error": "Bad Request", "message": "The user's email is already verified."}
+    fresh_tenant.add_fault(
+        method="POST", path="/api/v2/jobs/verification-email", status=400, body=body, times=1
+    )
+    ((_, message),) = actions.resend_verification(identity=admin, user=person).failed
+    assert message == "Auth0 refused the request: The user's email is already verified."
