@@ -34,6 +34,12 @@ def parse(argv: list[str] | None = None) -> Config:
         default=0,
         help="user search/list shows old data this long after a change (default 0)",
     )
+    p.add_argument(
+        "--plan",
+        choices=("free", "essentials", "professional", "enterprise"),
+        default="enterprise",
+        help="Auth0 plan: user sessions and refresh tokens answer only on enterprise (the default)",
+    )
     p.add_argument("--log-level", default="warning", help="uvicorn log level (default warning)")
     args = p.parse_args(argv)
     try:
@@ -47,6 +53,7 @@ def parse(argv: list[str] | None = None) -> Config:
             token_ttl=args.token_ttl,
             id_token_ttl=args.id_token_ttl,
             index_lag_ms=args.index_lag_ms,
+            plan=args.plan,
         )
     except ValueError as exc:
         p.error(str(exc))

@@ -16,6 +16,10 @@ narrow-m2m         narrow-secret           Like dashboard (authorization code to
                                            read:roles``: the support-desk calls that need more answer
                                            403 insufficient_scope ("missing scope" tests).
 readonly-m2m       readonly-secret         Client credentials only, scope ``read:users`` (403 tests).
+logs-only-m2m      logs-only-secret        Client credentials only, scope ``read:logs``: no scope that
+                                           reads a user's roles (``read:users read:roles
+                                           read:role_members``, any one would do), so the sign-in
+                                           gate's first call answers 403 insufficient_scope.
 no-grant           no-grant-secret         Authorization code like dashboard, but no Management API
                                            grant: client credentials answers 403 access_denied.
 fixed-callback     fixed-callback-secret   Like dashboard, but its only allowed callback is
@@ -71,6 +75,7 @@ CLIENTS: dict[str, Client] = {
     for c in (
         Client("dashboard", "dashboard-secret", "User Dashboard", True, MANAGEMENT_SCOPES),
         Client("narrow-m2m", "narrow-secret", "Narrow Grant App", True, NARROW_SCOPES),
+        Client("logs-only-m2m", "logs-only-secret", "Logs-only M2M", False, ("read:logs",)),
         Client("readonly-m2m", "readonly-secret", "Read-only M2M", False, ("read:users",)),
         Client("no-grant", "no-grant-secret", "No Grant App", True, None),
         Client(

@@ -8,6 +8,7 @@ import time
 from dataclasses import dataclass, field
 
 RATE_LIMITS = ("none", "free")
+PLANS = ("free", "essentials", "professional", "enterprise")
 
 
 @dataclass
@@ -21,11 +22,14 @@ class Config:
     token_ttl: int = 86400  # Management API (client credentials) token lifetime, seconds
     id_token_ttl: int = 36000
     index_lag_ms: int = 0  # user search/list lags behind writes by this much
+    plan: str = "enterprise"  # sessions and refresh tokens answer only on enterprise
     now_ms: int = field(default_factory=lambda: int(time.time() * 1000))  # "now" for generated dates
 
     def __post_init__(self) -> None:
         if self.rate_limit not in RATE_LIMITS:
             raise ValueError(f"rate_limit must be one of {RATE_LIMITS}, not {self.rate_limit!r}")
+        if self.plan not in PLANS:
+            raise ValueError(f"plan must be one of {PLANS}, not {self.plan!r}")
         for name in ("users", "latency_ms", "index_lag_ms", "port"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0")

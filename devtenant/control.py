@@ -464,6 +464,7 @@ def routes(tenant: Tenant) -> list[Route]:
                 "token_ttl": cfg.token_ttl,
                 "id_token_ttl": cfg.id_token_ttl,
                 "index_lag_ms": cfg.index_lag_ms,
+                "plan": cfg.plan,
                 "api_audience": cfg.api_audience,
             }
         )

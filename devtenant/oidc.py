@@ -306,7 +306,7 @@ def routes(tenant: Tenant) -> list[Route]:
             store.put(updated)
         cookie = tenant.new_session(user["user_id"])
         sid = tenant.sessions[cookie]["sid"]
-        support.log(updated, "s", ip, agent, details={"prompts": [], "session_id": sid})
+        support.log(updated, "s", ip, agent, details={"prompts": []})
         support.add_session(updated, sid, ip, agent, client.client_id)
         response = issue_code(params, client, user["user_id"], sid)
         response.set_cookie(cookie_name, cookie, httponly=True, samesite="lax", path="/")

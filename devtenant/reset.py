@@ -93,9 +93,10 @@ def routes(tenant: Tenant) -> list[Route]:
         support.log(updated, "scp", ip, request.headers.get("user-agent", ""))
         link = ""
         if ticket.result_url:
-            target = with_query(
-                ticket.result_url, {"success": "true", "message": "Your password has been changed."}
-            )
+            extra = {"success": "true", "message": "Your password has been changed."}
+            if ticket.include_email and updated.get("email"):
+                extra["email"] = updated["email"]
+            target = with_query(ticket.result_url, extra)
             link = f'<p><a href="{html.escape(target)}">Back to the application</a></p>'
         return page(
             "Password changed | devtenant",
@@ -121,6 +122,18 @@ def routes(tenant: Tenant) -> list[Route]:
         )
         return page(
             "Email verified | devtenant", "<h1>Email verified</h1><p>Your email address was verified.</p>"
+        )
+
+    async def unblock(request: Request) -> Response:
+        token = request.query_params.get("ticket") or ""
+        ticket, problem = usable(token, "unblock")
+        if problem:
+            return problem
+        ticket.used = True
+        tenant.support.unblock(tenant.store.get(ticket.user_id))
+        return page(
+            "Account unblocked | devtenant",
+            "<h1>Account unblocked</h1><p>You can sign in again.</p>",
         )
 
     async def change_password(request: Request) -> Response:
@@ -159,5 +172,6 @@ def routes(tenant: Tenant) -> list[Route]:
         Route("/lo/reset", reset_page, methods=["GET"]),
         Route("/lo/reset", reset_submit, methods=["POST"]),
         Route("/u/email-verification", verify_email, methods=["GET"]),
+        Route("/u/unblock", unblock, methods=["GET"]),
         Route("/dbconnections/change_password", change_password, methods=["POST"]),
     ]

@@ -28,7 +28,6 @@ BLOCKED_MESSAGE = (
 )
 TICKET_TTL_S = 432_000  # Auth0's default (5 days)
 MAX_GENERATED_LOGINS = 60
-PLANS = ("free", "essentials", "professional", "enterprise")
 USER_AGENTS = (
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 "
     "Safari/537.36",
@@ -108,13 +107,16 @@ class Ticket:
     result_url: str | None
     mark_email_as_verified: bool
     kind: str  # "password_reset" | "verification_email"
+    include_email: bool = False  # add ``email=`` to the result_url redirect (includeEmailInRedirect)
     used: bool = False
 
 
 class Support:
     """The support-desk state of one tenant (thread-safe; reset with the tenant)."""
 
-    def __init__(self, seed: int, now_ms: int, base_url: str, generated: set[str]) -> None:
+    def __init__(
+        self, seed: int, now_ms: int, base_url: str, generated: set[str], plan: str = "enterprise"
+    ) -> None:
         self.seed = seed
         self.now_ms = now_ms
         self.base_url = base_url
@@ -125,7 +127,7 @@ class Support:
         self.tenant_events: list[dict] = []  # events without a known user (fu)
         self.tickets: dict[str, Ticket] = {}
         self.outbox: list[dict] = []
-        self.plan = "enterprise"
+        self.plan = plan
         self._seq = 0
 
     # records ----------------------------------------------------------------------------------
@@ -238,13 +240,20 @@ class Support:
             return False
 
     def lock_user(self, user: dict, ip: str) -> None:
+        """Block the user for this IP and, as Auth0 does, email them an unblock link."""
         with self.lock:
             rec = self.record(user)
+            fresh = ip not in rec.blocks
             rec.blocks[ip] = {
                 "identifier": user.get("email") or user["user_id"],
                 "ip": ip,
                 "connection": strategy(user)[0],
             }
+        if fresh and user.get("email"):
+            token = self.new_ticket(user["user_id"], kind="unblock")
+            self.send(
+                user["email"], "blocked_account", f"{self.base_url}/u/unblock?ticket={token}", user["user_id"]
+            )
 
     def signed_in(self, user: dict, ip: str) -> None:
         with self.lock:
@@ -273,11 +282,12 @@ class Support:
         ttl_s: int = TICKET_TTL_S,
         result_url: str | None = None,
         mark_email_as_verified: bool = False,
+        include_email: bool = False,
     ) -> str:
         token = secrets.token_urlsafe(24)
         with self.lock:
             self.tickets[token] = Ticket(
-                user_id, time.time() + ttl_s, result_url, mark_email_as_verified, kind
+                user_id, time.time() + ttl_s, result_url, mark_email_as_verified, kind, include_email
             )
         return token
 
@@ -327,10 +337,10 @@ class Support:
 
         database = is_database_user(user)
         after = last_login if last_login is not None else created
-        # a few scattered failures before the last success (or, never signed in, after creation)
-        end = last_login if last_login is not None else now
-        for _ in range(rng.choice((0, 0, 0, 1, 1, 2, 3))):
-            when = _between(rng, created, end)
+        # a few scattered failures before the last success (which reset the brute-force counter)
+        scattered = rng.choice((0, 0, 0, 1, 1, 2, 3)) if last_login is not None else 0
+        for _ in range(scattered):
+            when = _between(rng, created, last_login or now)
             kind = rng.choice(("fp", "fp", "fcoa")) if database else "fcoa"
             ev(kind, when, rng.choice([home_ip, *other_ips]))
         roll = rng.random()

@@ -18,10 +18,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from devtenant.config import PLANS
 from devtenant.errors import api_error, api_error_body
 from devtenant.management import Denied, _int_param, _paging, _query_error, _truthy
 from devtenant.people import iso_ms
-from devtenant.support import MAX_FAILURES, PLANS, TICKET_TTL_S, enrollment, is_database_user
+from devtenant.support import MAX_FAILURES, TICKET_TTL_S, enrollment, is_database_user
 
 if TYPE_CHECKING:
     from devtenant.tenant import Tenant
@@ -193,6 +194,7 @@ def routes(tenant: Tenant, guarded: Callable) -> list[Route]:
             ttl_s=ttl,
             result_url=body.get("result_url"),
             mark_email_as_verified=bool(body.get("mark_email_as_verified")),
+            include_email=bool(body.get("includeEmailInRedirect")),
         )
         return JSONResponse({"ticket": f"{tenant.base_url}/lo/reset?ticket={token}#"}, status_code=201)
 

@@ -95,7 +95,9 @@ class Tenant:
         passwords = {u["user_id"]: STAFF_PASSWORD for u in staff}
         self.people = people
         self.staff_accounts = accounts
-        self.support = Support(cfg.seed, cfg.now_ms, cfg.base_url, {u["user_id"] for u in generated})
+        self.support = Support(
+            cfg.seed, cfg.now_ms, cfg.base_url, {u["user_id"] for u in generated}, cfg.plan
+        )
         self.store.load(users, passwords, roles, user_roles)
 
     def reset(self) -> None:

@@ -154,3 +154,19 @@ def test_narrow_client_has_only_the_four_user_scopes_and_signs_in(dt):
         },
     )
     assert authorize.status_code == 200 and 'name="password"' in authorize.text
+
+
+def test_logs_only_client_cannot_read_roles(dt):
+    """Any of the OAS's scopes reads a user's roles; logs-only-m2m has none of them."""
+    api = management(dt, get_token(dt, "logs-only-m2m", "logs-only-secret")["access_token"])
+    uid = dt.users()[0]["user_id"]
+    assert management(dt, get_token(dt, "readonly-m2m", "readonly-secret")["access_token"]).users.roles.list(
+        uid
+    )
+    with pytest.raises(ForbiddenError) as err:
+        api.users.roles.list(uid)
+    assert (
+        err.value.body["message"]
+        == "Insufficient scope, expected any of: read:users,read:roles,read:role_members"
+    )
+    assert api.users.logs.list(uid).items

@@ -90,6 +90,8 @@ def test_ten_wrong_passwords_lock_then_unblock_then_sign_in(dt, api):
     assert refused.status_code == 401 and "multiple consecutive login attempts" in refused.text
     types = [e.type for e in api.users.logs.list(uid, per_page=12).items]
     assert types[:11] == ["limit_wc"] + ["fp"] * 10
+    [mail] = dt.outbox()  # as in Auth0, the person is told, with a link that would unblock them
+    assert (mail["to"], mail["kind"]) == (staff["email"], "blocked_account")
     api.user_blocks.delete(uid)
     assert api.user_blocks.list(uid).blocked_for == []
     ok = dt.try_sign_in(staff["email"], "devtenant")
@@ -316,3 +318,53 @@ def test_signing_out_everywhere_ends_the_dev_tenants_own_sso_session(dt, api):
         api.users.sessions.delete(staff["user_id"])
         again = browser.get("/authorize", params=params)
         assert again.status_code == 200 and 'name="password"' in again.text
+
+
+def test_ticket_result_url_links_back_with_the_email_when_asked(dt, api):
+    staff = dt.users()[2]
+    ticket = api.tickets.change_password(
+        user_id=staff["user_id"], result_url="http://localhost:8501/", include_email_in_redirect=True
+    ).ticket
+    done = dt.reset_password(ticket, "back-again-1")
+    assert "http://localhost:8501/?success=true" in done.text and "email=staff%40example.com" in done.text
+
+
+def test_the_blocked_account_email_unblocks(dt, api):
+    uid = dt.users()[2]["user_id"]
+    dt.lock(uid, "198.51.100.7")
+    [mail] = dt.outbox()
+    assert mail["kind"] == "blocked_account"
+    assert httpx.get(mail["link"]).status_code == 200
+    assert api.user_blocks.list(uid).blocked_for == []
+    assert "already been used" in httpx.get(mail["link"]).text
+
+
+def test_a_tenant_started_on_another_plan_keeps_it_across_resets(make_tenant):
+    pro = make_tenant(plan="professional")
+    uid = pro.users()[0]["user_id"]
+    with httpx.Client(
+        base_url=f"{pro.base_url}/api/v2", headers={"authorization": f"Bearer {pro.management_token()}"}
+    ) as raw:
+        assert raw.get(f"/users/{uid}/sessions").status_code == 403
+        pro.set_plan("enterprise")
+        assert raw.get(f"/users/{uid}/sessions").status_code == 200
+        pro.reset()
+        assert raw.get(f"/users/{uid}/sessions").status_code == 403
+    assert httpx.get(f"{pro.base_url}/__dev/config").json()["plan"] == "professional"
+
+
+def test_faults_apply_to_the_authentication_apis_change_password(dt):
+    from auth0.authentication.exceptions import Auth0Error, RateLimitError
+
+    db = Database(dt.domain, "dashboard", protocol="http")
+    dt.add_fault(method="POST", path="/dbconnections/change_password", status=429)
+    with pytest.raises(RateLimitError):
+        db.change_password(email="staff@example.com", connection="Username-Password-Authentication")
+    dt.add_fault(method="POST", path="/dbconnections/change_password", status=503)
+    with pytest.raises(Auth0Error) as err:
+        db.change_password(email="staff@example.com", connection="Username-Password-Authentication")
+    assert err.value.status_code == 503
+    assert dt.outbox() == []
+    with pytest.raises(Auth0Error) as err:
+        db.change_password(email="staff@example.com", connection="google-oauth2")
+    assert err.value.status_code == 400

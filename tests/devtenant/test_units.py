@@ -134,3 +134,43 @@ def test_query_semantics(q, hit):
         "app_metadata": {"tags": ["red", "blue"], "n": 5, "flag": True},
     }
     assert bool(compile_query(q)(make_doc(user))) is hit
+
+
+def test_drawn_histories_agree_with_the_users(people):
+    """Over 4000 users: logins as logins_count says, nothing in the future, locks after ten wrong passwords."""
+    from devtenant.support import MAX_FAILURES, Support
+
+    support = Support(7, NOW, "http://127.0.0.1:1", {u["user_id"] for u in people})
+    traits = Counter()
+    for user in people:
+        rec = support.record(user)
+        events = support.sorted_events(rec)
+        assert all(ISO.match(e["date"]) and e["date"] <= iso_ms(NOW) for e in events)
+        successes = [e for e in events if e["type"] == "s"]
+        assert len(successes) == min(int(user.get("logins_count") or 0), 60)
+        if successes:
+            assert successes[0]["date"] == user["last_login"]
+        if rec.blocks:
+            traits["locked"] += 1
+            (ip,) = rec.blocks
+            since = [e for e in events if e["date"] > (user.get("last_login") or "")]
+            assert [e["type"] for e in since if e["type"] == "fp" and e["ip"] == ip] == ["fp"] * MAX_FAILURES
+            assert events[0]["type"] == "limit_wc"
+        traits["mfa"] += bool(rec.methods)
+        traits["sessions"] += bool(rec.sessions)
+        traits["failing"] += bool(rec.failures) and not rec.blocks
+    assert 0.02 < traits["locked"] / len(people) < 0.05
+    assert 0.15 < traits["mfa"] / len(people) < 0.25
+    assert traits["sessions"] > 100 and traits["failing"] > 150
+    again = Support(7, NOW, "http://127.0.0.1:1", {u["user_id"] for u in people})
+    assert again.sorted_events(again.record(people[10])) == support.sorted_events(support.record(people[10]))
+
+
+def test_users_outside_the_generated_set_get_only_their_logins(people):
+    from devtenant.support import Support
+
+    support = Support(7, NOW, "http://127.0.0.1:1", set())
+    for user in people[:500]:
+        rec = support.record(user)
+        assert {e["type"] for e in rec.events} <= {"s"}
+        assert not rec.blocks and not rec.methods and not rec.sessions

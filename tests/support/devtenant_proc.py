@@ -3,6 +3,9 @@
 with DevTenant(users=200, rate_limit="free") as dt:
     dt.base_url, dt.stats(), dt.reset(), dt.add_fault(path="/api/v2/users", status=500), ...
 
+Support desk: dt.try_sign_in(email, password), dt.lock(user_id, ip), dt.outbox(), dt.set_plan("professional"),
+dt.support_examples(), dt.support_state(user_id), dt.reset_password(ticket_url, new_password), dt.tenant_logs().
+
 The process plumbing (``--port 0`` and the ready line, health wait, stop) is `devtenant.processes`.
 """
 
@@ -34,7 +37,7 @@ class DevTenant:
     """A dev tenant subprocess on loopback, on the port it picked itself (``--port 0``) unless given one.
 
     Options map to the CLI: ``users``, ``seed``, ``latency_ms``, ``rate_limit``, ``token_ttl``,
-    ``id_token_ttl``, ``index_lag_ms`` (``extra_args`` for anything else). The addresses
+    ``id_token_ttl``, ``index_lag_ms``, ``plan`` (``extra_args`` for anything else). The addresses
     (``base_url``, ``domain``, ...) are known once it has started.
     """
 
@@ -48,6 +51,7 @@ class DevTenant:
         token_ttl: int | None = None,
         id_token_ttl: int | None = None,
         index_lag_ms: int = 0,
+        plan: str = "enterprise",
         port: int | None = None,
         extra_args: list[str] | None = None,
         startup_timeout: float | None = None,
@@ -70,6 +74,8 @@ class DevTenant:
             rate_limit,
             "--index-lag-ms",
             str(index_lag_ms),
+            "--plan",
+            plan,
         ]
         if token_ttl is not None:
             args += ["--token-ttl", str(token_ttl)]
