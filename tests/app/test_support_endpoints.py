@@ -140,6 +140,11 @@ def test_failures_only_shows_the_failed_attempts_of_a_failing_person(app_env, fr
     assert failures.events and all(is_failure(e.type) for e in failures.events)
     assert [e for e in everything.events if is_failure(e.type)] == list(failures.events)
     assert failures.total == everything.total  # the page keeps Auth0's numbering
+    dates = [e.date for e in everything.events]
+    assert all(d is not None and d.tzinfo for d in dates) and dates == sorted(
+        dates, reverse=True
+    )  # newest first
+    assert all(e.log_id and e.type for e in everything.events)
 
 
 def test_the_reset_email_and_the_verification_email_reach_the_outbox(app_env, fresh_tenant, admin):
@@ -161,14 +166,16 @@ def test_a_reset_link_lets_the_person_set_a_new_password(app_env, fresh_tenant, 
 
 def test_reset_mfa_removes_the_enrollments(app_env, fresh_tenant, admin):
     enrolled = person_by_id(fresh_tenant.support_examples(n=1)["mfa"][0])
-    assert runtime.person_file(enrolled.user_id).mfa != ()
+    methods = runtime.person_file(enrolled.user_id).mfa
+    assert methods and all(m.method_id and m.type and m.created_at for m in methods), methods
     assert actions.reset_mfa(identity=admin, user=enrolled).done == [enrolled]
     assert runtime.person_file(enrolled.user_id).mfa == ()
 
 
 def test_sign_out_everywhere_leaves_no_session(app_env, fresh_tenant, admin):
     person = person_by_id(fresh_tenant.support_examples(n=1)["sessions"][0])
-    assert runtime.person_sessions(person.user_id) != ()
+    sessions = runtime.person_sessions(person.user_id)
+    assert sessions and all(s.session_id and s.created_at for s in sessions), sessions
     assert actions.sign_out_everywhere(identity=admin, user=person).done == [person]
     assert runtime.person_sessions(person.user_id) == ()
 
