@@ -207,7 +207,7 @@ def create_reset_link(*, identity: Identity, user: User) -> ResetLink:
 
     def change() -> None:
         try:
-            made["link"] = desk.create_reset_link(user_id=user.user_id)
+            made["link"] = desk.create_reset_link(user=user)
         except AdminError as exc:
             made["error"] = exc
             raise

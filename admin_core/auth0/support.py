@@ -9,8 +9,9 @@ record of `admin_core.support`; every failure leaves as an error of `admin_core.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import requests
@@ -21,6 +22,7 @@ from admin_core.auth0.users import Directory
 from admin_core.domain import User
 from admin_core.errors import (
     AdminError,
+    BadQuery,
     NotAllowed,
     PermissionDenied,
     RateLimited,
@@ -39,6 +41,7 @@ from admin_core.support import (
 )
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 # How long a reset link created here stays valid (Auth0's default is 5 days; a link sent by hand to a
 # person who is waiting for it needs far less).
@@ -46,6 +49,10 @@ RESET_LINK_TTL_SECONDS = 24 * 3600
 LOGS_CAP_MESSAGE = (
     f"Auth0 pages through the newest {LOGS_CAP} entries of a person's log and no further, so older "
     "entries cannot be listed here."
+)
+NO_PASSWORD = (
+    "This person does not sign in with a password stored in Auth0 (no database connection), so there is "
+    "no password to reset here."
 )
 # Auth0's database connections (username/password) are the identities whose provider is "auth0".
 DATABASE_PROVIDER = "auth0"
@@ -191,6 +198,14 @@ class SupportDesk:
             timeout=settings.timeout_seconds,
         )
 
+    def _call(self, fn: Callable[[Any], T]) -> T:
+        """One Management API call; a 400 is Auth0 refusing this request (not a search), said as such."""
+        try:
+            return self._directory.call_api(fn)
+        except BadQuery as exc:
+            detail = exc.message.split(": ", 1)[-1]
+            raise NotAllowed(f"Auth0 refused the request: {detail}") from None
+
     # reads
 
     def user_logs(self, user_id: str, *, page: int = 0, per_page: int = LOGS_PER_PAGE) -> LogPage:
@@ -199,7 +214,7 @@ class SupportDesk:
         Past LOGS_CAP entries Auth0 refuses to page (400); that is said here without asking."""
         if page < 0 or page * per_page >= LOGS_CAP:
             raise SearchCapReached(LOGS_CAP_MESSAGE)
-        pager = self._directory.call_api(
+        pager = self._call(
             lambda api: api.users.logs.list(
                 user_id, page=page, per_page=per_page, sort="date:-1", include_totals=True
             )
@@ -211,7 +226,7 @@ class SupportDesk:
 
     def brute_force_blocks(self, user_id: str) -> tuple[BruteForceBlock, ...]:
         """`GET /api/v2/user-blocks/{id}`: each identifier and IP brute-force protection has locked."""
-        answer = self._directory.call_api(lambda api: api.user_blocks.list(user_id))
+        answer = self._call(lambda api: api.user_blocks.list(user_id))
         return tuple(
             BruteForceBlock(identifier=b.identifier, ip=b.ip, connection=b.connection)
             for b in (answer.blocked_for or ())
@@ -219,7 +234,7 @@ class SupportDesk:
 
     def auth_methods(self, user_id: str) -> tuple[AuthMethod, ...]:
         """`GET /api/v2/users/{id}/authentication-methods` (first 100; people enroll a handful)."""
-        pager = self._directory.call_api(
+        pager = self._call(
             lambda api: api.users.authentication_methods.list(
                 user_id, page=0, per_page=100, include_totals=True
             )
@@ -229,9 +244,7 @@ class SupportDesk:
     def sessions(self, user_id: str) -> tuple[SessionRecord, ...]:
         """`GET /api/v2/users/{user_id}/sessions` (first 100). Raises SessionsNotOnPlan off Enterprise."""
         try:
-            pager = self._directory.call_api(
-                lambda api: api.users.sessions.list(user_id, include_totals=True, take=100)
-            )
+            pager = self._call(lambda api: api.users.sessions.list(user_id, include_totals=True, take=100))
         except AdminError as exc:
             raise _sessions_error(exc) from None
         return tuple(session_from_sdk(item) for item in (pager.items or ()))
@@ -240,16 +253,13 @@ class SupportDesk:
 
     def unlock(self, *, user_id: str) -> None:
         """`DELETE /api/v2/user-blocks/{id}`: lifts every brute-force lock of the person, for all IPs."""
-        self._directory.call_api(lambda api: api.user_blocks.delete(user_id))
+        self._call(lambda api: api.user_blocks.delete(user_id))
 
     def send_password_reset(self, *, user: User) -> None:
         """Authentication API `POST /dbconnections/change_password`: Auth0 emails the person a reset link."""
         connection = database_connection(user)
         if connection is None:
-            raise NotAllowed(
-                "This person does not sign in with a password stored in Auth0 (no database connection), "
-                "so there is no password to reset here."
-            )
+            raise NotAllowed(NO_PASSWORD)
         if not user.email:
             raise NotAllowed("This person has no email address, so Auth0 cannot send a reset email.")
         try:
@@ -257,19 +267,20 @@ class SupportDesk:
         except Exception as exc:
             raise _auth_api_error(exc) from None
 
-    def create_reset_link(self, *, user_id: str, ttl_seconds: int = RESET_LINK_TTL_SECONDS) -> ResetLink:
+    def create_reset_link(self, *, user: User, ttl_seconds: int = RESET_LINK_TTL_SECONDS) -> ResetLink:
         """`POST /api/v2/tickets/password-change`: a one-time link (a secret) and when it expires."""
+        if database_connection(user) is None:
+            raise NotAllowed(NO_PASSWORD)
+        user_id = user.user_id
         started = datetime.now(UTC)
-        answer = self._directory.call_api(
-            lambda api: api.tickets.change_password(user_id=user_id, ttl_sec=ttl_seconds)
-        )
+        answer = self._call(lambda api: api.tickets.change_password(user_id=user_id, ttl_sec=ttl_seconds))
         if not getattr(answer, "ticket", None):
             raise Unreachable("Auth0 answered without a reset link. Try again in a moment.")
         return ResetLink(url=str(answer.ticket), expires_at=started + timedelta(seconds=ttl_seconds))
 
     def resend_verification(self, *, user_id: str) -> None:
         """`POST /api/v2/jobs/verification-email`: Auth0 emails the person a new verification link."""
-        self._directory.call_api(lambda api: api.jobs.verification_email.create(user_id=user_id))
+        self._call(lambda api: api.jobs.verification_email.create(user_id=user_id))
 
     def mark_verified(self, *, user_id: str) -> User:
         return self._directory.set_email_verified(user_id=user_id)
@@ -280,22 +291,22 @@ class SupportDesk:
             raise NotAllowed("Only a signed-in admin can change users.")
         if actor_sub == user_id:
             raise NotAllowed("You cannot reset your own MFA here. Ask another admin.")
-        self._directory.call_api(lambda api: api.users.authenticators.delete_all(user_id))
+        self._call(lambda api: api.users.authenticators.delete_all(user_id))
 
     def forget_browsers(self, *, user_id: str) -> None:
         """`POST .../multifactor/actions/invalidate-remember-browser`: MFA is asked again on every browser."""
-        self._directory.call_api(lambda api: api.users.multifactor.invalidate_remember_browser(user_id))
+        self._call(lambda api: api.users.multifactor.invalidate_remember_browser(user_id))
 
     def end_sessions(self, *, user_id: str) -> None:
         """`DELETE /api/v2/users/{user_id}/sessions` (Enterprise plans)."""
         try:
-            self._directory.call_api(lambda api: api.users.sessions.delete(user_id))
+            self._call(lambda api: api.users.sessions.delete(user_id))
         except AdminError as exc:
             raise _sessions_error(exc) from None
 
     def revoke_refresh_tokens(self, *, user_id: str) -> None:
         """`DELETE /api/v2/users/{user_id}/refresh-tokens`: ending sessions alone leaves these working."""
         try:
-            self._directory.call_api(lambda api: api.users.refresh_token.delete(user_id))
+            self._call(lambda api: api.users.refresh_token.delete(user_id))
         except AdminError as exc:
             raise _sessions_error(exc) from None

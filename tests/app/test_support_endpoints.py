@@ -140,6 +140,11 @@ def test_failures_only_shows_the_failed_attempts_of_a_failing_person(app_env, fr
     assert failures.events and all(is_failure(e.type) for e in failures.events)
     assert [e for e in everything.events if is_failure(e.type)] == list(failures.events)
     assert failures.total == everything.total  # the page keeps Auth0's numbering
+    dates = [e.date for e in everything.events]
+    assert all(d is not None and d.tzinfo for d in dates) and dates == sorted(
+        dates, reverse=True
+    )  # newest first
+    assert all(e.log_id and e.type for e in everything.events)
 
 
 def test_the_reset_email_and_the_verification_email_reach_the_outbox(app_env, fresh_tenant, admin):
@@ -161,14 +166,16 @@ def test_a_reset_link_lets_the_person_set_a_new_password(app_env, fresh_tenant, 
 
 def test_reset_mfa_removes_the_enrollments(app_env, fresh_tenant, admin):
     enrolled = person_by_id(fresh_tenant.support_examples(n=1)["mfa"][0])
-    assert runtime.person_file(enrolled.user_id).mfa != ()
+    methods = runtime.person_file(enrolled.user_id).mfa
+    assert methods and all(m.method_id and m.type and m.created_at for m in methods), methods
     assert actions.reset_mfa(identity=admin, user=enrolled).done == [enrolled]
     assert runtime.person_file(enrolled.user_id).mfa == ()
 
 
 def test_sign_out_everywhere_leaves_no_session(app_env, fresh_tenant, admin):
     person = person_by_id(fresh_tenant.support_examples(n=1)["sessions"][0])
-    assert runtime.person_sessions(person.user_id) != ()
+    sessions = runtime.person_sessions(person.user_id)
+    assert sessions and all(s.session_id and s.created_at for s in sessions), sessions
     assert actions.sign_out_everywhere(identity=admin, user=person).done == [person]
     assert runtime.person_sessions(person.user_id) == ()
 
@@ -246,3 +253,24 @@ def test_log_pages_past_auth0s_cap_are_explained_without_a_request(app_env, fres
     assert requests(fresh_tenant, "GET /api/v2/users/{id}/logs") == before
     last = runtime.person_logs(person.user_id, page=LOGS_CAP // LOGS_PER_PAGE - 1, failures_only=False)
     assert isinstance(last, LogPage)
+
+
+def test_no_reset_link_for_a_person_without_a_password_here(app_env, fresh_tenant, admin):
+    social = person_by_id(fresh_tenant.support_examples(n=1)["social"][0])
+    before = requests(fresh_tenant, "POST /api/v2/tickets/password-change")
+    with pytest.raises(AdminError) as refused:
+        actions.create_reset_link(identity=admin, user=social)
+    assert "no password to reset here" in refused.value.message
+    assert requests(fresh_tenant, "POST /api/v2/tickets/password-change") == before
+    (row,) = rows(app_env, "password_reset_link")
+    assert row.state == "error"
+
+
+def test_a_request_auth0_refuses_is_not_called_a_search(app_env, fresh_tenant, admin):
+    person = a_person(fresh_tenant)
+    body = {"statusCode": 400, "error": "Bad Request", "message": "The user's email is already verified."}
+    fresh_tenant.add_fault(
+        method="POST", path="/api/v2/jobs/verification-email", status=400, body=body, times=1
+    )
+    ((_, message),) = actions.resend_verification(identity=admin, user=person).failed
+    assert message == "Auth0 refused the request: The user's email is already verified."
