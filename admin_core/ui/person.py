@@ -32,7 +32,7 @@ from admin_core.support import (
     Unavailable,
 )
 from admin_core.ui import listing
-from admin_core.ui.cards import exact_time, relative_time, render_detail
+from admin_core.ui.cards import clip, exact_time, relative_time, render_detail
 from admin_core.ui.chrome import md, show_error
 from admin_core.ui.pager import render_pager
 from admin_core.verdicts import Fix, Severity, Verdict, diagnose, has_password, provider_name
@@ -247,9 +247,14 @@ def open_dialog(file: PersonFile, identity: Identity) -> None:
     confirm(file.user, fix)
 
 
+HEADING_LIMIT = 80
+
+
 def heading(file: PersonFile) -> None:
     user = file.user
-    st.header(md(user.display_name))
+    # Clipped like a card's: a 10,000-character name would fill the screen above the Summary. In full on hover.
+    long = len(user.display_name) > HEADING_LIMIT
+    st.header(md(clip(user.display_name, HEADING_LIMIT)), help=md(user.display_name) if long else None)
     badges = [f":gray-badge[{md(user.connection or 'unknown connection')}]"]
     if user.blocked:
         badges.insert(0, ":red-badge[:material/block: Blocked]")

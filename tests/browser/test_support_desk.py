@@ -89,3 +89,25 @@ def test_a_locked_out_person_is_unblocked_from_their_page_and_signs_in(
         expect(form).to_have_url(re.compile(r"^http://localhost:8501/.*[?&]code="))
     finally:
         theirs.close()
+
+
+def test_a_person_with_a_hostile_or_endless_name_gets_a_page_of_text_no_wider_than_the_window(
+    chromium, app_server, browser_tenant: DevTenant
+):
+    long_name = "L" + "o" * 9_999  # no place to break the line
+    dialogs: list[str] = []  # an alert() would mean a name ran as script
+    for name in (long_name, "<img src=x onerror=alert(1)> **bold** [link](javascript:alert(1))"):
+        person = browser_tenant.create_user(email=f"odd{len(name)}@evil.test", name=name)
+        context = chromium.new_context(viewport={"width": 1366, "height": 900})
+        try:
+            page = context.new_page()
+            page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+            open_signed_out(page, app_server.url(f"/user?id={quote(person['user_id'], safe='')}"))
+            sign_in(page, ADMIN)
+            page.get_by_role("tab", name="Profile").click()
+            wait_idle(page)
+            assert page.locator("main img[src='x']").count() == 0 and not dialogs
+            assert page.locator("main a[href^='javascript']").count() == 0
+            assert page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth + 1")
+        finally:
+            context.close()
