@@ -20,6 +20,7 @@ from admin_core.auth import (
 )
 from admin_core.domain import User
 from admin_core.errors import AdminError, NotAllowed, UserGone
+from admin_core.support import ResetLink
 
 log = logging.getLogger(__name__)
 
@@ -165,3 +166,117 @@ def block_users(*, identity: Identity, users: Sequence[User], blocked: bool) -> 
         report.done += one.done
         report.failed += one.failed
     return report
+
+
+# --- the support desk's fixes: one person each, audited like a delete ----------------------------------
+
+
+def _fix(identity: Identity, user: User, action: str, change) -> ActionReport:
+    """Check the actor, run one audited change on one person, then make their page read Auth0 again."""
+    _require_admin(identity, action, [user])
+    report = ActionReport()
+    try:
+        error = _run(identity, action, user, change)
+    finally:
+        runtime.forget_person(user.user_id)
+    if error is None:
+        report.done.append(user)
+    else:
+        report.failed.append((user, error))
+    return report
+
+
+def unlock(*, identity: Identity, user: User) -> ActionReport:
+    """Lift the person's brute-force locks, for every IP (`DELETE /api/v2/user-blocks/{id}`)."""
+    desk = runtime.get_support_desk()
+    return _fix(identity, user, "unlock", lambda: desk.unlock(user_id=user.user_id))
+
+
+def send_password_reset(*, identity: Identity, user: User) -> ActionReport:
+    """Auth0 emails the person a link to choose a new password (database-connection users only)."""
+    desk = runtime.get_support_desk()
+    return _fix(identity, user, "password_reset_email", lambda: desk.send_password_reset(user=user))
+
+
+def create_reset_link(*, identity: Identity, user: User) -> ResetLink:
+    """A one-time password-change link for the admin to hand over; audited, the link itself never is.
+
+    Raises the AdminError (in words) when it could not be made."""
+    desk = runtime.get_support_desk()
+    made: dict[str, object] = {}
+
+    def change() -> None:
+        try:
+            made["link"] = desk.create_reset_link(user=user)
+        except AdminError as exc:
+            made["error"] = exc
+            raise
+
+    report = _fix(identity, user, "password_reset_link", change)
+    if report.failed:
+        error = made.get("error")
+        raise error if isinstance(error, AdminError) else AdminError(report.failed[0][1])
+    link = made["link"]
+    assert isinstance(link, ResetLink)
+    return link
+
+
+def resend_verification(*, identity: Identity, user: User) -> ActionReport:
+    """Auth0 emails the person a new verification link (`POST /api/v2/jobs/verification-email`)."""
+    desk = runtime.get_support_desk()
+    return _fix(identity, user, "verification_email", lambda: desk.resend_verification(user_id=user.user_id))
+
+
+def mark_verified(*, identity: Identity, user: User) -> ActionReport:
+    """The admin vouches for the address: `email_verified: true`."""
+    desk = runtime.get_support_desk()
+    return _fix(identity, user, "mark_verified", lambda: desk.mark_verified(user_id=user.user_id))
+
+
+def reset_mfa(*, identity: Identity, user: User) -> ActionReport:
+    """Remove every factor the person enrolled; they enroll again at their next sign-in. Not for oneself."""
+    desk = runtime.get_support_desk()
+    return _fix(
+        identity, user, "reset_mfa", lambda: desk.reset_mfa(actor_sub=identity.sub, user_id=user.user_id)
+    )
+
+
+def forget_browsers(*, identity: Identity, user: User) -> ActionReport:
+    """Every browser the person told to skip MFA asks for it again."""
+    desk = runtime.get_support_desk()
+    return _fix(identity, user, "forget_browsers", lambda: desk.forget_browsers(user_id=user.user_id))
+
+
+def sign_out_everywhere(*, identity: Identity, user: User) -> ActionReport:
+    """End the person's sessions and revoke their refresh tokens (sessions alone leave those working).
+
+    Both are tried; when one fails the message says which part was done and which was not."""
+    desk = runtime.get_support_desk()
+
+    def change() -> None:
+        problems = {}
+        for part, call in (
+            ("sessions", lambda: desk.end_sessions(user_id=user.user_id)),
+            ("refresh_tokens", lambda: desk.revoke_refresh_tokens(user_id=user.user_id)),
+        ):
+            try:
+                call()
+            except AdminError as exc:
+                problems[part] = exc.message
+        if not problems:
+            return
+        if len(problems) == 2:
+            raise AdminError(
+                f"Neither part was done. Ending sessions: {problems['sessions']} Revoking refresh tokens: "
+                f"{problems['refresh_tokens']}"
+            )
+        if "sessions" in problems:
+            raise AdminError(
+                "Refresh tokens were revoked, but the sessions could not be ended: " + problems["sessions"]
+            )
+        raise AdminError(
+            "Sessions were ended, but the refresh tokens could not be revoked (apps can still get new "
+            "tokens): " + problems["refresh_tokens"]
+        )
+
+    return _fix(identity, user, "sign_out_everywhere", change)

@@ -29,7 +29,11 @@ class ConfigError(AdminError):
 
 
 class PermissionDenied(AdminError):
-    """The Management API token lacks a scope (403)."""
+    """The Management API token lacks a scope (403); `scope` names it when Auth0 said which."""
+
+    def __init__(self, message: str, *, scope: str | None = None):
+        super().__init__(message)
+        self.scope = scope
 
 
 class UserGone(AdminError):

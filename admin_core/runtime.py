@@ -7,16 +7,31 @@ settings is admin_core.ui.gate's `settings_or_explain`.
 
 from __future__ import annotations
 
+import logging
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import Any
+
 import streamlit as st
 
 from admin_core.audit import AuditStore
+from admin_core.auth0.support import NOT_ON_PLAN, SessionsNotOnPlan, SupportDesk, is_failure
 from admin_core.auth0.users import Directory
 from admin_core.domain import User, UserPage, UserQuery
+from admin_core.errors import AdminError, PermissionDenied, SearchCapReached, UserGone
 from admin_core.overview import FiguresStore
 from admin_core.settings import Settings, load_settings
+from admin_core.support import GRANT_PLACE, LOGS_PER_PAGE, LogPage, PersonFile, SessionRecord, Unavailable
 from admin_core.tokens import IdTokenVerifier
 
+log = logging.getLogger(__name__)
+
 LISTING_TTL_SECONDS = 30
+PERSON_TTL_SECONDS = LISTING_TTL_SECONDS
 
 
 @st.cache_resource(show_spinner=False)
@@ -85,3 +100,164 @@ def clear_listing() -> None:
 def get_overview_store() -> FiguresStore:
     """The Overview's figures, shared by every session for a few minutes (admin_core.overview.TTL_SECONDS)."""
     return FiguresStore()
+
+
+# --- the support desk: one person's file ----------------------------------------------------------------
+
+
+@st.cache_resource(show_spinner=False)
+def get_support_desk() -> SupportDesk:
+    return SupportDesk.from_settings(get_settings(), directory=get_directory())
+
+
+class PersonCache:
+    """What was read about people, per (user_id, section), for PERSON_TTL_SECONDS; failures never kept."""
+
+    def __init__(self, *, ttl: float = PERSON_TTL_SECONDS, clock: Callable[[], float] = time.monotonic):
+        self._ttl = ttl
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._entries: dict[tuple, tuple[float, datetime, Any]] = {}
+
+    def get(self, key: tuple) -> tuple[datetime, Any] | None:
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is None:
+                return None
+            if not 0 <= self._clock() - entry[0] < self._ttl:
+                del self._entries[key]
+                return None
+            return entry[1], entry[2]
+
+    def put(self, key: tuple, value: Any, *, at: datetime) -> None:
+        with self._lock:
+            now = self._clock()
+            for old in [k for k, (t, _, _) in self._entries.items() if now - t >= self._ttl]:
+                del self._entries[old]
+            self._entries[key] = (now, at, value)
+
+    def forget(self, user_id: str) -> None:
+        with self._lock:
+            for key in [k for k in self._entries if k[0] == user_id]:
+                del self._entries[key]
+
+
+@st.cache_resource(show_spinner=False)
+def _person_cache() -> PersonCache:
+    return PersonCache()
+
+
+# What each section is called in a sentence ("The sign-in history could not be read. ...").
+SECTION_WORDS = {
+    "roles": "the roles",
+    "logs": "the sign-in history",
+    "blocks": "the brute-force locks",
+    "mfa": "the MFA enrollments",
+    "sessions": "the sessions",
+}
+UNEXPECTED_SECTION = "{what} could not be read: the app failed unexpectedly; the server log has the details."
+
+
+def unavailable(section: str, exc: BaseException) -> Unavailable:
+    """A section Auth0 would not give, in words; the scope to add when that is the reason."""
+    what = SECTION_WORDS.get(section, "this section")
+    if isinstance(exc, SessionsNotOnPlan):
+        return Unavailable(NOT_ON_PLAN)
+    if isinstance(exc, PermissionDenied) and exc.scope:
+        return Unavailable(
+            f"Reading {what} needs the Management API scope {exc.scope}. Add it in {GRANT_PLACE}.",
+            scope=exc.scope,
+        )
+    if isinstance(exc, SearchCapReached):
+        return Unavailable(exc.message)
+    if isinstance(exc, UserGone):  # the person was read a moment ago: this is about the section
+        return Unavailable(
+            f"{what[0].upper()}{what[1:]} could not be read: Auth0 answered that it found none."
+        )
+    if isinstance(exc, AdminError):
+        return Unavailable(f"{what[0].upper()}{what[1:]} could not be read. {exc.message}")
+    log.error("reading %s failed unexpectedly", section, exc_info=exc)
+    return Unavailable(UNEXPECTED_SECTION.format(what=what[0].upper() + what[1:]))
+
+
+def person_file(user_id: str) -> PersonFile:
+    """The person's page in one go: user, roles, first logs page, brute-force locks, MFA.
+
+    Cold: one Management API request per section, all at once (the wait is the slowest one's); warm: none.
+    Raises UserGone (and the other AdminErrors) when the user itself cannot be read; any other section
+    that fails is `Unavailable` and asked again on the next view.
+    """
+    directory, desk, cache = get_directory(), get_support_desk(), _person_cache()
+    fetchers: dict[str, Callable[[], Any]] = {
+        "user": lambda: directory.get_user(user_id),
+        "roles": lambda: tuple(directory.role_names(user_id)),
+        "logs": lambda: desk.user_logs(user_id, page=0, per_page=LOGS_PER_PAGE),
+        "blocks": lambda: desk.brute_force_blocks(user_id),
+        "mfa": lambda: desk.auth_methods(user_id),
+    }
+    values: dict[str, Any] = {}
+    times: list[datetime] = []
+    for name in fetchers:
+        if (hit := cache.get((user_id, name))) is not None:
+            times.append(hit[0])
+            values[name] = hit[1]
+    missing = [name for name in fetchers if name not in values]
+    if missing:
+        now = datetime.now(UTC)
+        with ThreadPoolExecutor(max_workers=len(missing), thread_name_prefix="person") as pool:
+            # paced by Auth0's rate headers: all five at once on a paid plan, two at a time on Free's burst
+            futures = {name: pool.submit(directory.paced, fetchers[name]) for name in missing}
+        if "user" in futures:
+            values["user"] = futures.pop("user").result()  # raises: no page without the person
+            cache.put((user_id, "user"), values["user"], at=now)
+        for name, future in futures.items():
+            try:
+                values[name] = future.result()
+            except Exception as exc:
+                values[name] = unavailable(name, exc)
+                continue
+            cache.put((user_id, name), values[name], at=now)
+        times.append(now)
+    return PersonFile(fetched_at=min(times), **values)
+
+
+def person_logs(user_id: str, *, page: int, failures_only: bool) -> LogPage | Unavailable:
+    """One page of the person's logs (LOGS_PER_PAGE, newest first); page 0 is person_file's.
+
+    `/users/{id}/logs` takes no search (`q`) in Auth0's API, so `failures_only` filters the page fetched:
+    the page keeps Auth0's `total` and numbering (of every event), and shows only its failures.
+    """
+    cache = _person_cache()
+    key = (user_id, "logs") if page == 0 else (user_id, "logs", page)
+    if (hit := cache.get(key)) is not None:
+        result: LogPage = hit[1]
+    else:
+        try:
+            desk = get_support_desk()
+            result = get_directory().paced(lambda: desk.user_logs(user_id, page=page, per_page=LOGS_PER_PAGE))
+        except Exception as exc:
+            return unavailable("logs", exc)
+        cache.put(key, result, at=datetime.now(UTC))
+    if failures_only:
+        result = replace(result, events=tuple(e for e in result.events if is_failure(e.type)))
+    return result
+
+
+def person_sessions(user_id: str) -> tuple[SessionRecord, ...] | Unavailable:
+    """The person's sessions, asked only when that section is opened (Enterprise plans; read:sessions)."""
+    cache = _person_cache()
+    if (hit := cache.get((user_id, "sessions"))) is not None:
+        return hit[1]
+    try:
+        desk = get_support_desk()
+        sessions = get_directory().paced(lambda: desk.sessions(user_id))
+    except Exception as exc:
+        return unavailable("sessions", exc)
+    cache.put((user_id, "sessions"), sessions, at=datetime.now(UTC))
+    return sessions
+
+
+def forget_person(user_id: str) -> None:
+    """After a fix: the person's page and the listings ask Auth0 again."""
+    _person_cache().forget(user_id)
+    clear_listing()

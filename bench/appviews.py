@@ -15,6 +15,7 @@ from admin_core import runtime
 from admin_core.auth import IDENTITY_KEY
 from admin_core.domain import PAGE_SIZES, SEARCH_CAP, SORTS, UserQuery
 from admin_core.overview import BUCKETS
+from admin_core.support import Unavailable
 from admin_core.ui import cards as card_ui
 from admin_core.ui import chrome, listing
 from admin_core.ui.chrome import md
@@ -349,3 +350,37 @@ def warm_reruns(tenant, *, reruns: int = 30) -> dict:
         _check_same_elements(at, floor, "overview.py")
     floors.DATA.clear()
     return out
+
+
+# --- the person's page (support desk): its file, cold and warm ------------------------------------------
+
+
+def person_file_cost(tenant, *, rounds: int = 5) -> dict:
+    """`runtime.person_file` (what the person's page reads) cold and warm, next to one request alone.
+
+    One request = `GET /api/v2/users/{id}` by itself, token in hand (the yardstick: a cold file issues its
+    five requests at once, so it should take about as long as the slowest, well under twice one). Medians
+    over `rounds` different people, each cold (never read before) then warm.
+    """
+    counter = Counter(tenant)
+    clear_app_caches()
+    directory = runtime.get_directory()
+    staff = {"admin@example.com", "viewer@example.com", "staff@example.com"}
+    people = [u["user_id"] for u in tenant.users() if u.get("email") not in staff][: rounds * 2]
+    directory.get_user(people[0])  # the token fetched, so no round below pays for it
+    single = [measure(counter, lambda u=u: directory.get_user(u)) for u in people[rounds:]]
+    cold, warm = [], []
+    for user_id in people[:rounds]:
+        cold.append(measure(counter, lambda u=user_id: runtime.person_file(u)))
+        warm.append(measure(counter, lambda u=user_id: runtime.person_file(u)))
+    file = runtime.person_file(people[0])
+    unavailable = [
+        name for name in ("roles", "logs", "blocks", "mfa") if isinstance(getattr(file, name), Unavailable)
+    ]
+    return {
+        "one_request": {"requests": max(m.requests for m in single), **summary([m.seconds for m in single])},
+        "cold": {"requests": max(m.requests for m in cold), **summary([m.seconds for m in cold])},
+        "warm": {"requests": max(m.requests for m in warm), **summary([m.seconds for m in warm])},
+        "cold_detail": cold[0].detail,
+        "unavailable_sections": unavailable,
+    }

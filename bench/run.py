@@ -128,6 +128,8 @@ def main(argv: list[str] | None = None) -> int:
                         entry["views"] = appviews.requests_per_view(tenant)
                         log(f"{size:,}: token grants (5 sessions x {40 if not args.quick else 8} reruns)")
                         entry["tokens"] = appviews.token_grants(tenant, reruns=8 if args.quick else 40)
+                        log(f"{size:,}: the person's file (support desk), cold and warm")
+                        entry["person"] = appviews.person_file_cost(tenant)
                     if "timing" in args.parts:
                         log(f"{size:,}: warm reruns ({args.reruns} each, interleaved with the floors)")
                         entry["timing"] = appviews.warm_reruns(tenant, reruns=args.reruns)

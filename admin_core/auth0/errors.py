@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 
 import httpx
 from auth0.authentication.exceptions import Auth0Error
@@ -73,13 +74,7 @@ def _from_status(exc: ApiError) -> AdminError:
             f"AUTH0_MGMT_CLIENT_SECRET and AUTH0_DOMAIN. (Auth0 said: {message or 'Unauthorized'})"
         )
     if status == 403:
-        needed = message.split("expected any of:", 1)[-1].strip() if "expected" in message else ""
-        scope = f" It needs the scope {needed}." if needed else ""
-        return PermissionDenied(
-            "The app's Management API grant is missing a permission for this." + scope + " In the Auth0 "
-            "Dashboard open Applications > APIs > Auth0 Management API > Machine To Machine Applications "
-            "and add it to the app's grant."
-        )
+        return missing_scope(message)
     if status == 404:
         return UserGone(
             "That user no longer exists in Auth0 (already deleted?). The list has been refreshed."
@@ -97,6 +92,50 @@ def _from_status(exc: ApiError) -> AdminError:
     if status >= 500:
         return Unreachable(f"Auth0 is having trouble right now (HTTP {status}). Try again in a moment.")
     return Unreachable(f"Auth0 answered with an unexpected error (HTTP {status}): {message or 'no detail'}")
+
+
+# The app's Management API grant: what every page needs, and what the support desk's sections and fixes add
+# (each optional: without one, only the section or fix that needs it says so).
+REQUIRED_SCOPES = ("read:users", "update:users", "delete:users", "read:roles")
+SUPPORT_SCOPES = (
+    "read:logs",
+    "read:logs_users",
+    "create:user_tickets",
+    "read:authentication_methods",
+    "delete:guardian_enrollments",
+    "read:sessions",
+    "delete:sessions",
+    "delete:refresh_tokens",
+)
+
+# "Insufficient scope, expected any of: read:users", "Insufficient scope; expected any of: read:logs,
+# read:logs_users.", "Insufficient scope; expected: delete:sessions": Auth0 words it several ways.
+_EXPECTED = re.compile(r"expected(?: any of)?\s*:\s*(?P<scopes>.*)$", re.IGNORECASE)
+GRANT_PLACE = "Applications > APIs > Auth0 Management API > Machine To Machine Applications"
+
+
+def scopes_in(message: str) -> list[str]:
+    """The scopes a 403 message says are expected (any one of them is enough), in Auth0's order."""
+    found = _EXPECTED.search(message)
+    if not found:
+        return []
+    return [s for s in re.split(r"[\s,]+", found.group("scopes").strip().rstrip(".")) if ":" in s]
+
+
+def missing_scope(message: str) -> PermissionDenied:
+    """A 403: which scope the app's grant lacks (the first Auth0 names), and where to add it."""
+    needed = scopes_in(message)
+    if len(needed) == 1:
+        scope_text = f" It needs the scope {needed[0]}."
+    elif needed:
+        scope_text = f" It needs one of the scopes {', '.join(needed)}."
+    else:
+        scope_text = ""
+    return PermissionDenied(
+        "The app's Management API grant is missing a permission for this." + scope_text + " In the Auth0 "
+        f"Dashboard open {GRANT_PLACE} and add it to the app's grant.",
+        scope=needed[0] if needed else None,
+    )
 
 
 def token_error(exc: Auth0Error, *, client_id: str, audience: str) -> AdminError:
@@ -118,7 +157,7 @@ def token_error(exc: Auth0Error, *, client_id: str, audience: str) -> AdminError
         return ConfigError(
             f"Application {client_id} is not authorized for the Auth0 Management API. In the Auth0 Dashboard "
             "open Applications > APIs > Auth0 Management API > Machine To Machine Applications, authorize "
-            "it and grant read:users update:users delete:users read:roles."
+            f"it and grant {' '.join(REQUIRED_SCOPES)} (and for the support desk {' '.join(SUPPORT_SCOPES)})."
         )
     if status == 429:
         return RateLimited.from_reset((exc.headers or {}).get("x-ratelimit-reset") if exc.headers else None)

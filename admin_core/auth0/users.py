@@ -134,6 +134,11 @@ class Directory:
         except Exception as exc:
             raise translate(exc) from None
 
+    def call_api(self, fn: Callable[[Any], T]) -> T:
+        """Run `fn(sdk_client)` as one Management API call of this directory (errors translated, one fresh
+        token after a 401): how `admin_core.auth0.support` reaches the endpoints it wraps."""
+        return self._call(lambda: fn(self._api))
+
     # reads
 
     def list_users(self, query: UserQuery) -> UserPage:
@@ -207,6 +212,12 @@ class Directory:
         self._remember(user_id, user)
         return user
 
+    def set_email_verified(self, *, user_id: str) -> User:
+        """`PATCH /api/v2/users/{id}` with `email_verified: true` (an admin vouches for the address)."""
+        user = user_from_sdk(self._call(lambda: self._api.users.update(user_id, email_verified=True)))
+        self._remember(user_id, user)
+        return user
+
     def delete_user(self, *, actor_sub: str, user_id: str) -> None:
         """Delete once: Auth0 answers 204 even for an absent user, so two admins deleting the same person
         at the same moment would both be told "deleted". One lock per user serialises them in this
@@ -273,6 +284,15 @@ class Directory:
         return UserPage(
             users=tuple(users), total=max(0, page.total - removed), page=page.page, per_page=page.per_page
         )
+
+    def paced(self, fn: Callable[[], T]) -> T:
+        """Run `fn` (Management API calls of this directory) once the rate gate allows one more request in
+        flight: requests issued together (the person's page) stay within the burst Auth0 last reported."""
+        self._rate_gate.acquire()
+        try:
+            return fn()
+        finally:
+            self._rate_gate.release()
 
     # --- paced searches (the Overview page's figures) -------------------------------------------------
 

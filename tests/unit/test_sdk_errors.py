@@ -11,7 +11,7 @@ from auth0.management.core.api_error import ApiError
 
 from admin_core.auth0.errors import token_unreachable, translate
 from admin_core.domain import SEARCH_CAP, search_cap_message
-from admin_core.errors import SearchCapReached, Unreachable
+from admin_core.errors import PermissionDenied, SearchCapReached, Unreachable
 
 LOGGER = "admin_core.auth0.errors"
 
@@ -67,3 +67,26 @@ def test_the_search_cap_message_says_how_many_and_what_to_do():
         "the others."
     )
     assert f"{SEARCH_CAP:,}" in search_cap_message()
+
+
+@pytest.mark.parametrize(
+    ("message", "scopes"),
+    [
+        ("Insufficient scope, expected any of: read:users", ["read:users"]),
+        (
+            "Insufficient scope; expected any of: read:logs, read:logs_users.",
+            ["read:logs", "read:logs_users"],
+        ),
+        ("Insufficient scope; expected: delete:sessions", ["delete:sessions"]),
+        ("Insufficient scope, expected any of: read:logs,read:logs_users", ["read:logs", "read:logs_users"]),
+        ("User to be acted on does not match subject in bearer token.", []),
+    ],
+)
+def test_a_missing_scope_is_named_whichever_way_auth0_words_it(message, scopes):
+    body = {"statusCode": 403, "error": "Forbidden", "message": message, "errorCode": "insufficient_scope"}
+    error = translate(ApiError(status_code=403, headers={}, body=body))
+    assert isinstance(error, PermissionDenied)
+    assert error.scope == (scopes[0] if scopes else None)
+    for scope in scopes:
+        assert scope in error.message
+    assert "Applications > APIs > Auth0 Management API > Machine To Machine Applications" in error.message
