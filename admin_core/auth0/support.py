@@ -58,18 +58,6 @@ NO_PASSWORD = (
 DATABASE_PROVIDER = "auth0"
 
 
-def is_failure(code: str) -> bool:
-    """A log event that is a failed or refused attempt (Auth0's codes: `f*`, `limit_*`, `*_failed`, leaks)."""
-    code = code or ""
-    return (
-        code.startswith("f")
-        or code.startswith("limit_")
-        or "fail" in code
-        or code.endswith("pwd_leak")
-        or "rate_limit_exceed" in code
-    )
-
-
 def database_connection(user: User) -> str | None:
     """The name of the person's database connection (the one with a password Auth0 can reset), if any."""
     for identity in user.identities:
