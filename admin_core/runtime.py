@@ -19,10 +19,11 @@ from typing import Any
 import streamlit as st
 
 from admin_core.audit import AuditStore
-from admin_core.auth0.support import NOT_ON_PLAN, SessionsNotOnPlan, SupportDesk, is_failure
+from admin_core.auth0.support import NOT_ON_PLAN, SessionsNotOnPlan, SupportDesk
 from admin_core.auth0.users import Directory
 from admin_core.domain import User, UserPage, UserQuery
 from admin_core.errors import AdminError, PermissionDenied, SearchCapReached, UserGone
+from admin_core.logcodes import is_failure
 from admin_core.overview import FiguresStore
 from admin_core.settings import Settings, load_settings
 from admin_core.support import GRANT_PLACE, LOGS_PER_PAGE, LogPage, PersonFile, SessionRecord, Unavailable

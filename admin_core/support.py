@@ -17,7 +17,7 @@ LOGS_CAP = 1000  # and pages through the first 1000 of them, no further
 # How long Auth0 keeps tenant logs, by plan (days); the Activity section says so when a history is empty.
 LOG_RETENTION_DAYS = {"Free": 1, "Starter": 1, "Essentials": 5, "Professional": 10, "Enterprise": 30}
 # Where an admin adds a missing scope to this app's Management API grant.
-GRANT_PLACE = "Dashboard > Applications > APIs > Auth0 Management API > Machine to Machine Applications"
+GRANT_PLACE = "Dashboard > Applications > APIs > Auth0 Management API > Machine To Machine Applications"
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ from admin_core.errors import (
     Unreachable,
     UserGone,
 )
+from admin_core.support import GRANT_PLACE
 
 log = logging.getLogger(__name__)
 
@@ -111,7 +112,6 @@ SUPPORT_SCOPES = (
 # "Insufficient scope, expected any of: read:users", "Insufficient scope; expected any of: read:logs,
 # read:logs_users.", "Insufficient scope; expected: delete:sessions": Auth0 words it several ways.
 _EXPECTED = re.compile(r"expected(?: any of)?\s*:\s*(?P<scopes>.*)$", re.IGNORECASE)
-GRANT_PLACE = "Applications > APIs > Auth0 Management API > Machine To Machine Applications"
 
 
 def scopes_in(message: str) -> list[str]:
@@ -132,8 +132,9 @@ def missing_scope(message: str) -> PermissionDenied:
     else:
         scope_text = ""
     return PermissionDenied(
-        "The app's Management API grant is missing a permission for this." + scope_text + " In the Auth0 "
-        f"Dashboard open {GRANT_PLACE} and add it to the app's grant.",
+        "The app's Management API grant is missing a permission for this."
+        + scope_text
+        + f" Add it to the app's grant in the Auth0 {GRANT_PLACE}.",
         scope=needed[0] if needed else None,
     )
 

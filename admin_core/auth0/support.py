@@ -58,18 +58,6 @@ NO_PASSWORD = (
 DATABASE_PROVIDER = "auth0"
 
 
-def is_failure(code: str) -> bool:
-    """A log event that is a failed or refused attempt (Auth0's codes: `f*`, `limit_*`, `*_failed`, leaks)."""
-    code = code or ""
-    return (
-        code.startswith("f")
-        or code.startswith("limit_")
-        or "fail" in code
-        or code.endswith("pwd_leak")
-        or "rate_limit_exceed" in code
-    )
-
-
 def database_connection(user: User) -> str | None:
     """The name of the person's database connection (the one with a password Auth0 can reset), if any."""
     for identity in user.identities:
@@ -206,6 +194,17 @@ class SupportDesk:
             detail = exc.message.split(": ", 1)[-1]
             raise NotAllowed(f"Auth0 refused the request: {detail}") from None
 
+    def _confirmed(self, fn: Callable[[Any], Any], *, expected: int, what: str) -> None:
+        """A change Auth0 confirms with an empty answer (`expected`: 204, or 202 when it is queued); any
+        other success code is not a confirmation (e.g. a proxy's page), so it is not reported as done."""
+        answer = self._call(fn)
+        status = getattr(answer, "status_code", None)
+        if status != expected:
+            raise Unreachable(
+                f"Auth0 answered {what} unexpectedly (HTTP {status}), so it is not confirmed. Reload the "
+                "person's page to see whether it happened."
+            )
+
     # reads
 
     def user_logs(self, user_id: str, *, page: int = 0, per_page: int = LOGS_PER_PAGE) -> LogPage:
@@ -253,7 +252,9 @@ class SupportDesk:
 
     def unlock(self, *, user_id: str) -> None:
         """`DELETE /api/v2/user-blocks/{id}`: lifts every brute-force lock of the person, for all IPs."""
-        self._call(lambda api: api.user_blocks.delete(user_id))
+        self._confirmed(
+            lambda api: api.user_blocks.with_raw_response.delete(user_id), expected=204, what="the unlock"
+        )
 
     def send_password_reset(self, *, user: User) -> None:
         """Authentication API `POST /dbconnections/change_password`: Auth0 emails the person a reset link."""
@@ -263,9 +264,16 @@ class SupportDesk:
         if not user.email:
             raise NotAllowed("This person has no email address, so Auth0 cannot send a reset email.")
         try:
-            self._database.change_password(email=user.email, connection=connection)
+            answer = self._database.change_password(email=user.email, connection=connection)
         except Exception as exc:
             raise _auth_api_error(exc) from None
+        # Auth0 answers in plain text ("We've just sent you an email to reset your password."); a JSON or
+        # empty answer on a success code is something else's, so the email is not confirmed.
+        if not isinstance(answer, str) or not answer.strip() or answer.lstrip()[:1] in "{[":
+            raise Unreachable(
+                "Auth0 answered the password reset request unexpectedly, so the email is not confirmed. "
+                "Try again in a moment."
+            )
 
     def create_reset_link(self, *, user: User, ttl_seconds: int = RESET_LINK_TTL_SECONDS) -> ResetLink:
         """`POST /api/v2/tickets/password-change`: a one-time link (a secret) and when it expires."""
@@ -291,22 +299,38 @@ class SupportDesk:
             raise NotAllowed("Only a signed-in admin can change users.")
         if actor_sub == user_id:
             raise NotAllowed("You cannot reset your own MFA here. Ask another admin.")
-        self._call(lambda api: api.users.authenticators.delete_all(user_id))
+        self._confirmed(
+            lambda api: api.users.authenticators.with_raw_response.delete_all(user_id),
+            expected=204,
+            what="the MFA reset",
+        )
 
     def forget_browsers(self, *, user_id: str) -> None:
         """`POST .../multifactor/actions/invalidate-remember-browser`: MFA is asked again on every browser."""
-        self._call(lambda api: api.users.multifactor.invalidate_remember_browser(user_id))
+        self._confirmed(
+            lambda api: api.users.multifactor.with_raw_response.invalidate_remember_browser(user_id),
+            expected=204,
+            what="forgetting the browsers",
+        )
 
     def end_sessions(self, *, user_id: str) -> None:
         """`DELETE /api/v2/users/{user_id}/sessions` (Enterprise plans)."""
         try:
-            self._call(lambda api: api.users.sessions.delete(user_id))
+            self._confirmed(
+                lambda api: api.users.sessions.with_raw_response.delete(user_id),
+                expected=202,
+                what="ending the sessions",
+            )
         except AdminError as exc:
             raise _sessions_error(exc) from None
 
     def revoke_refresh_tokens(self, *, user_id: str) -> None:
         """`DELETE /api/v2/users/{user_id}/refresh-tokens`: ending sessions alone leaves these working."""
         try:
-            self._call(lambda api: api.users.refresh_token.delete(user_id))
+            self._confirmed(
+                lambda api: api.users.refresh_token.with_raw_response.delete(user_id),
+                expected=202,
+                what="revoking the refresh tokens",
+            )
         except AdminError as exc:
             raise _sessions_error(exc) from None

@@ -12,9 +12,9 @@ import pytest
 
 from admin_core import actions, runtime
 from admin_core.auth import Identity, Role
-from admin_core.auth0.support import is_failure
 from admin_core.domain import User
 from admin_core.errors import NotAllowed, UserGone
+from admin_core.logcodes import is_failure
 from admin_core.support import LogPage, PersonFile, Unavailable
 from tests.app.test_audit_trail import changes, open_store
 

@@ -9,8 +9,8 @@ import pytest
 
 from admin_core import actions, runtime
 from admin_core.auth import Identity, Role
-from admin_core.auth0.support import is_failure
 from admin_core.errors import AdminError
+from admin_core.logcodes import is_failure
 from admin_core.support import GRANT_PLACE, LOGS_CAP, LOGS_PER_PAGE, LogPage, ResetLink, Unavailable
 from tests.app.test_support_calls import FIXES, a_person, identity_of, requests, rows
 from tests.support.app_env import app_environment, clear_app_caches
