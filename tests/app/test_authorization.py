@@ -260,25 +260,6 @@ def test_an_idle_session_pressing_delete_in_an_open_dialog_is_signed_out(sign_in
     assert infos(at) == ["You were signed out after 30 minutes without activity. Sign in again to continue."]
 
 
-def test_after_logout_a_rerun_of_the_open_detail_dialog_shows_nothing(sign_in, fresh_tenant, monkeypatch):
-    at = sign_in("admin")
-    log_out = at.button(key="header.logout").id
-    target = first_card_target(at, fresh_tenant)
-    at.button(key=f"detail:{target['user_id']}").click().run()
-    assert at.table[0].value.loc["User ID", "value"] == target["user_id"]
-    close_button = at.button(key="detail.close").id
-    FakePopup(email="admin@example.com", clicks=0).install(monkeypatch)
-    press(at, monkeypatch, log_out)
-    assert IDENTITY_KEY not in at.session_state
-    before = fresh_tenant.stats()["management_requests"]
-
-    press(at, monkeypatch, close_button, in_dialog=True)
-    assert not at.exception
-    assert fresh_tenant.stats()["management_requests"] == before
-    assert not at.table and not at.json
-    assert [t.value for t in at.title] == SIGN_IN_TITLE
-
-
 # --- each guard layer refuses on its own ----------------------------------------------------------------
 
 
