@@ -152,6 +152,18 @@ def back_to_grid(page: Page, app: AppServer) -> None:
     users_grid(page, app)
 
 
+def toggle_block(label: str) -> Callable[[Page, AppServer], None]:
+    """Block (or unblock) the third card's person: the page then shows the toast saying so."""
+
+    def go(page: Page, app: AppServer) -> None:
+        close_dialog(page)
+        card = page.locator('[class*="st-key-user-card-"]').nth(2)
+        card.get_by_role("button", name=label, exact=True).click()
+        expect(page.get_by_test_id("stToast").filter(has_text=f"{label}ed")).to_be_visible()
+
+    return go
+
+
 def detail_dialog(page: Page, app: AppServer) -> None:
     page.get_by_role("button", name="Details").nth(1).click()
     dialog = page.get_by_role("dialog")
@@ -211,6 +223,9 @@ ADMIN_STOPS: list[Stop] = [
     Stop("users table", users_table),
     Stop("users grid, detail dialog", lambda page, app: (back_to_grid(page, app), detail_dialog(page, app))),
     Stop("users grid, delete dialog", delete_dialog),
+    # The toast (its exclusion, EXCLUDED, is checked here); the second stop puts the person back.
+    Stop("users grid, block toast", toggle_block("Block")),
+    Stop("users grid, unblock toast", toggle_block("Unblock")),
     Stop("users table, bulk delete dialog", bulk_delete_dialog),
     Stop("overview", nav("Overview")),
     Stop("audit log", nav("Audit log")),
