@@ -263,7 +263,8 @@ def inject_axe(page: Page) -> None:
 
 
 RUN_AXE = """async (excluded) => {
-  const results = await axe.run(document, {resultTypes: ['violations'], iframes: true});
+  // elementRef: each node's element itself, so an exclusion still matches a toast that has gone since.
+  const results = await axe.run(document, {resultTypes: ['violations'], iframes: true, elementRef: true});
   const element = (target) => {
     // A node's target is a selector, or a list of them: the frames down to the element.
     let root = document;
@@ -280,7 +281,7 @@ RUN_AXE = """async (excluded) => {
   };
   return results.violations.map((v) => {
     const kept = v.nodes.filter((node) => {
-      const el = element(node.target);
+      const el = node.element || element(node.target);  // no element for a node inside a frame
       return !excluded.some((x) => x.rule === v.id && el && el.matches(x.selector));
     });
     return {
