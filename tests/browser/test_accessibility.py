@@ -3,7 +3,9 @@
 One browser profile per role walks the `ADMIN_STOPS` / `VIEWER_STOPS` lists in order (each stop starts
 where the one before left the page), runs axe-core (bundled by axe-playwright-python: nothing is
 downloaded) in the page and every frame, and prints the violations per stop by impact (the README quotes
-them). A new page is one more `Stop(name, how_to_get_there)` line.
+them). A new page is one more `Stop(name, how_to_get_there)` line, e.g. after "users grid":
+`Stop("person page", open_person_page)` with a function that follows a card's link by clicking it (a new
+address typed into the browser ends the app session; see `signs_in`).
 
 `EXCLUDED` lists the faults inside Streamlit's own markup that the app cannot fix, each as exactly one
 rule on exactly the elements a CSS selector picks, with the reason.
@@ -62,8 +64,9 @@ EXCLUDED: tuple[Excluded, ...] = (
     Excluded(
         "aria-dialog-name",
         '[data-testid="stToast"]',
-        "Streamlit 1.67 renders every st.toast as role=alertdialog with no aria-label or aria-labelledby, "
-        "and st.toast has no parameter for one. Its text is still read out: the element is a live alert.",
+        "Streamlit 1.67 renders every st.toast as role=alertdialog whose aria-labelledby points at an element "
+        "it never renders, and st.toast has no parameter for a name. The text is inside the toast "
+        "(tests/browser/test_keyboard.py reads it there).",
     ),
 )
 
