@@ -107,7 +107,7 @@ def show(figures: Figures) -> None:
 
     left, right = st.columns(2)
     with left:
-        st.subheader("Sign-ups per month")
+        st.header("Sign-ups per month")
         bar_chart(
             months,
             x=alt.X("month:O", title="Month (UTC)", sort=None),
@@ -115,7 +115,7 @@ def show(figures: Figures) -> None:
         )
         st.caption("The last 12 months, the current one so far.")
     with right:
-        st.subheader("Last login")
+        st.header("Last login")
         bar_chart(
             recency,
             x=alt.X("last login:N", sort=list(BUCKETS), title="Last login (UTC days)"),
@@ -126,7 +126,7 @@ def show(figures: Figures) -> None:
             "older: before that · never: no login yet."
         )
 
-    st.subheader("Users per connection")
+    st.header("Users per connection")
     bar_chart(
         connections,
         y=alt.Y("connection:N", sort="-x", title=None),

@@ -91,6 +91,11 @@ def avatar(user: User, hosts: Sequence[str] | None = None) -> str:
     )
 
 
+def avatar_alt(user: User) -> str:
+    """The avatar's alternative text: the person's name, on one line (a screen reader reads it out)."""
+    return " ".join(user.display_name.split()) or "no name"
+
+
 def _key(user_id: str) -> str:
     """A widget-key-safe, stable stand-in for a user_id (ids hold `|` and other characters)."""
     import hashlib
@@ -112,7 +117,8 @@ def render_card(
     with st.container(border=True, key=f"user-card-{_key(user.user_id)}"):
         pic, text = st.columns([1, 3], vertical_alignment="center")
         with pic:
-            st.image(avatar(user), width=AVATAR_PX)
+            # The person's name as the picture's text (an attribute, never Markdown: names are data).
+            st.image(avatar(user), width=AVATAR_PX, alt=avatar_alt(user))
         with text:
             st.markdown(
                 f"**{md(clip(user.display_name))}**",
@@ -251,7 +257,8 @@ def _build_users_frame(users: Sequence[User]) -> pd.DataFrame:
 
 
 TABLE_COLUMNS = {
-    "avatar": st.column_config.ImageColumn("", width="small"),
+    # A header screen readers can announce (an empty one is axe's empty-table-header).
+    "avatar": st.column_config.ImageColumn("Picture", width="small"),
     "name": st.column_config.TextColumn("Name", width="medium"),
     "email": st.column_config.TextColumn("Email", width="medium"),
     "verified": st.column_config.CheckboxColumn("Verified", width="small"),
@@ -266,7 +273,7 @@ TABLE_COLUMNS = {
 
 def render_detail(user: User, roles: list[str] | None, roles_error: str | None) -> None:
     with st.container(horizontal=True, vertical_alignment="center", key="user-detail-head"):
-        st.image(avatar(user), width=AVATAR_PX)
+        st.image(avatar(user), width=AVATAR_PX, alt=avatar_alt(user))
         with st.container(gap=None):
             st.markdown(f"**{md(user.display_name)}**")
             st.caption(md(user.email or "no email"))
