@@ -1,4 +1,4 @@
-"""Reliability case 4 in the browser: hostile user data shows as text in the grid, the table and the detail.
+"""Reliability case 4 in the browser: hostile user data shows as text in the grid, the table and the person's page.
 
 Names and pictures are data an attacker can set (a self-service sign-up, a social profile). The app must show
 them literally: no element made from a name, no script run, no `javascript:` link, no layout broken by size.
@@ -118,6 +118,11 @@ def assert_nothing_made_from_names(page: Page, dialogs: list[str], where: str) -
     assert dialogs == [], f"{where}: a script from user data ran and opened dialogs: {dialogs}"
 
 
+def assert_within_window(page: Page, where: str) -> None:
+    """No side scroll: nothing made of a name pushes the page wider than the window."""
+    assert page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth + 1"), where
+
+
 def card_column(page: Page, text: str):
     """The grid column holding the card that shows `text` (the one column with both the text and Details)."""
     return (
@@ -135,7 +140,7 @@ def initials_only(page: Page, name: str) -> None:
     )
 
 
-def test_hostile_names_and_pictures_show_as_text_in_grid_table_and_detail(
+def test_hostile_names_and_pictures_show_as_text_in_grid_table_and_person_page(
     page, reliability_app, reliability_tenant, hostile_users
 ):
     dialogs: list[str] = []
@@ -188,7 +193,7 @@ def test_hostile_names_and_pictures_show_as_text_in_grid_table_and_detail(
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "reliability-hostile-grid.png"), full_page=True)
 
-    # --- detail dialog of each hostile user --------------------------------------------------------------
+    # --- the page of each hostile user (Details opens /user?id=...): each tab, then back to the list ------
     for text, full in (
         (IMG_NAME, IMG_NAME),
         (MD_NAME, MD_NAME),
@@ -198,20 +203,28 @@ def test_hostile_names_and_pictures_show_as_text_in_grid_table_and_detail(
         (TRACKER_NAME, TRACKER_NAME),
     ):
         card_column(page, text).get_by_role("button", name="Details", exact=True).click()
-        dialog = page.get_by_role("dialog")
-        expect(dialog.get_by_text("User ID")).to_be_visible()
+        expect(page.get_by_role("heading", name="Summary")).to_be_visible()
         wait_idle(page)
-        expect(dialog.get_by_text(shown(full)).first).to_be_visible()
-        assert_nothing_made_from_names(page, dialogs, f"detail of {full[:40]!r}")
-        dialog_box = dialog.bounding_box()
-        assert dialog_box and dialog_box["x"] >= 0
-        assert dialog_box["x"] + dialog_box["width"] <= page.viewport_size["width"] + 1, dialog_box
-        assert page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth + 1")
+        where = f"page of {full[:40]!r}"
+        # The heading holds the name as text (an endless one clipped like on its card, in full on hover).
+        heading = page.get_by_role("heading", level=2).filter(has_text=shown(full[:40], exact=False)).first
+        expect(heading).to_be_visible()
+        assert_nothing_made_from_names(page, dialogs, f"{where}, Summary")
+        assert_within_window(page, where)
         if full is LONG_NAME:
-            page.screenshot(path=str(ARTIFACTS / "reliability-hostile-detail-long-name.png"))
-        dialog.get_by_role("button", name="Close", exact=True).last.click()
-        expect(dialog).to_have_count(0)
+            page.screenshot(path=str(ARTIFACTS / "reliability-hostile-page-long-name.png"))
+        for tab in ("Activity", "Security", "Profile"):
+            page.get_by_role("tab", name=tab).click()
+            expect(page.get_by_role("tab", name=tab)).to_have_attribute("aria-selected", "true")
+            wait_idle(page)
+            assert_nothing_made_from_names(page, dialogs, f"{where}, {tab}")
+            assert_within_window(page, f"{where}, {tab}")
+        # The Profile tab shows the whole name, as the text it is.
+        expect(page.get_by_role("tabpanel").get_by_text(shown(full)).first).to_be_attached()
+        page.get_by_role("button", name="Back to the list").click()
+        expect(page.get_by_role("heading", name="Users", exact=True)).to_be_visible()
         wait_idle(page)
+        expect(page.get_by_role("button", name="Details", exact=True)).to_have_count(len(HOSTILE))
 
     # --- table view: the grid's cells hold the exact text (the canvas draws it, never parses it) ----------
     page.locator(".st-key-users-view").get_by_role("radio", name="Table").click()

@@ -136,6 +136,20 @@ def find_secrets(blobs: list[tuple[str, bytes]], jwt_header: bytes, challenges: 
     return found
 
 
+def assert_no_secret_in_dom_or_url(page, jwt_header: bytes) -> None:
+    """The person's page as the browser holds it: its address carries the person's id and nothing else, and
+    neither the address nor the DOM (every frame) holds a secret or a token."""
+    url = urlsplit(page.url)
+    assert url.path.endswith("/user"), page.url
+    assert set(parse_qs(url.query)) == {"id"}, page.url
+    blobs = [("the address bar", page.url.encode())]
+    for frame in page.frames:
+        if not frame.is_detached():
+            blobs.append((f"the DOM of {frame.url}", frame.content().encode()))
+    leaks = find_secrets(blobs, jwt_header, set())
+    assert not leaks, "secrets or tokens on the person's page:\n" + "\n".join(leaks[:20])
+
+
 @pytest.fixture
 def victim(reliability_tenant):
     existing = {u.get("email"): u for u in reliability_tenant.users()}
@@ -161,14 +175,20 @@ def test_no_secret_or_token_reaches_the_browser_or_the_log_through_a_whole_sessi
     assert details.count() >= 12
     wait_idle(page)  # a click on a button whose widget code is still loading is lost on a busy machine
 
-    # A user's detail dialog.
+    # A user's page (`/user?id=...`): the Summary, then the Profile tab, then back to the list.
     details.first.click()
-    dialog = page.get_by_role("dialog")
-    expect(dialog.get_by_text("User ID")).to_be_visible()
+    expect(page.get_by_role("heading", name="Summary")).to_be_visible()
     wait_idle(page)
-    dialog.get_by_role("button", name="Close", exact=True).last.click()
-    expect(dialog).to_have_count(0)
+    assert_no_secret_in_dom_or_url(page, jwt_header)
+    page.get_by_role("tab", name="Profile").click()
+    expect(page.get_by_text("User ID").first).to_be_visible()
     wait_idle(page)
+    assert_no_secret_in_dom_or_url(page, jwt_header)
+    page.get_by_role("button", name=re.compile("^Back to the")).click()
+    expect(page.get_by_role("heading", name="Users", exact=True)).to_be_visible()
+    expect(page.get_by_role("button", name="Next", exact=True)).to_be_visible()
+    wait_idle(page)
+    assert "/user" not in urlsplit(page.url).path
 
     # An error from Auth0 on the next page (the error text is shown, nothing more).
     try:
