@@ -28,7 +28,7 @@ def overview_page() -> None:
     connections = pd.DataFrame(f.connections, columns=["connection", "users"])
     left, right = st.columns(2)
     with left:
-        st.subheader("Sign-ups per month")
+        st.header("Sign-ups per month")
         st.altair_chart(
             alt.Chart(months)
             .mark_bar()
@@ -41,7 +41,7 @@ def overview_page() -> None:
         )
         st.caption(captions[1])
     with right:
-        st.subheader("Last login")
+        st.header("Last login")
         st.altair_chart(
             alt.Chart(recency)
             .mark_bar()
@@ -53,7 +53,7 @@ def overview_page() -> None:
             width="stretch",
         )
         st.caption(captions[2])
-    st.subheader("Users per connection")
+    st.header("Users per connection")
     st.altair_chart(
         alt.Chart(connections)
         .mark_bar()
