@@ -3,9 +3,9 @@
 One browser profile per role walks the `ADMIN_STOPS` / `VIEWER_STOPS` lists in order (each stop starts
 where the one before left the page), runs axe-core (bundled by axe-playwright-python: nothing is
 downloaded) in the page and every frame, and prints the violations per stop by impact (the README quotes
-them). A new page is one more `Stop(name, how_to_get_there)` line, e.g. after "users grid":
-`Stop("person page", open_person_page)` with a function that follows a card's link by clicking it (a new
-address typed into the browser ends the app session; see `signs_in`).
+them). A new page is one more `Stop(name, how_to_get_there)` line with a function that gets there by
+clicking, as the person page's stops do (Details on a card, then its tabs and confirmations): a new
+address typed into the browser ends the app session (see `signs_in`).
 
 `EXCLUDED` lists the faults inside Streamlit's own markup that the app cannot fix, each as exactly one
 rule on exactly the elements a CSS selector picks, with the reason.
@@ -68,6 +68,18 @@ EXCLUDED: tuple[Excluded, ...] = (
         "it never renders, and st.toast has no parameter for a name. The text is inside the toast "
         "(tests/browser/test_keyboard.py reads it there).",
     ),
+)
+
+
+# The Profile tab's JSON (cards.render_detail: st.json). Streamlit 1.67 draws st.json with react-json-view's
+# fixed "rjv-default" palette on a light theme (Json.*.js: `theme: light ? "rjv-default" : "monokai"`), which
+# no theme setting reaches; its booleans are #2AA198 on white (3.0:1). Only those: the other value colours
+# pass. (The old detail dialog hid this: axe cannot tell the background behind a modal, so it reported the
+# same text as "incomplete".) The app-side fix would be to show the JSON another way in render_detail.
+JSON_BOOLEANS = Excluded(
+    "color-contrast",
+    '[data-testid="stJson"] .variable-value > div[style*="rgb(42, 161, 152)"]',
+    "st.json's booleans are drawn in react-json-view's fixed palette (3.0:1), out of reach of the theme.",
 )
 
 
@@ -168,10 +180,93 @@ def toggle_block(label: str) -> Callable[[Page, AppServer], None]:
     return go
 
 
-def detail_dialog(page: Page, app: AppServer) -> None:
-    page.get_by_role("button", name="Details").nth(1).click()
+def person_to_show(app: AppServer) -> dict:
+    """A generated person with something to fix: locked by brute-force protection (locked again here, so a
+    test that unlocked them before does not matter), with a second factor enrolled if one such exists."""
+    examples = app.tenant.support_examples(n=20)
+    locked = examples["locked"]
+    assert locked, examples
+    with_mfa = [user_id for user_id in locked if user_id in examples["mfa"]]
+    user_id = (with_mfa or locked)[-1]
+    if not app.tenant.support_state(user_id)["blocked_for"]:
+        app.tenant.lock(user_id)
+    return next(u for u in app.tenant.users() if u["user_id"] == user_id)
+
+
+def person_page(page: Page, app: AppServer) -> None:
+    """From the Users grid: search the person, follow Details to their page (`/user?id=...`): the Summary."""
+    back_to_grid(page, app)
+    expect(page.get_by_test_id("stDataFrame")).to_have_count(0)
+    person = person_to_show(app)
+    search = page.get_by_label("Search", exact=True).and_(page.locator("input"))
+    search.fill(person["email"])
+    search.press("Enter")
+    wait_idle(page)
+    expect(page.get_by_role("button", name="Details", exact=True)).to_have_count(1)
+    page.get_by_role("button", name="Details", exact=True).click()
+    expect(page.get_by_role("heading", name="Summary")).to_be_visible()
+    expect(page.get_by_role("tab", name="Activity")).to_be_visible()
+    expect(page.locator('[class*="st-key-person-verdict-0"]')).to_be_visible()
+
+
+def person_tab(name: str, shows: str) -> Callable[[Page, AppServer], None]:
+    """One tab of the person's page, and a text it shows."""
+
+    def go(page: Page, app: AppServer) -> None:
+        close_dialog(page)
+        page.get_by_role("tab", name=name).click()
+        expect(page.get_by_role("tab", name=name)).to_have_attribute("aria-selected", "true")
+        expect(page.get_by_role("tabpanel").get_by_text(shows, exact=True).first).to_be_visible()
+
+    return go
+
+
+def no_fixes(go: Callable[[Page, AppServer], None]) -> Callable[[Page, AppServer], None]:
+    """`go`, then: a viewer sees the person's state and no fix button anywhere on the page."""
+
+    def then(page: Page, app: AppServer) -> None:
+        go(page, app)
+        expect(page.locator('[class*="-fix-"]')).to_have_count(0)
+        expect(page.locator(".st-key-person-sessions-show, .st-key-person-back")).not_to_have_count(0)
+
+    return then
+
+
+def person_sessions(page: Page, app: AppServer) -> None:
+    """Security tab, "Show sessions": the sessions list (or the words for a plan without them)."""
+    page.locator(".st-key-person-sessions-show").get_by_role("button").click()
+    expect(page.locator(".st-key-person-sessions-show")).to_have_count(0)
+
+
+def person_unlock_confirmation(page: Page, app: AppServer) -> None:
+    """Security tab, "Unblock for all IPs": the confirmation naming the person (cancelled by the next stop)."""
+    page.locator(".st-key-security-fix-unlock").get_by_role("button").click()
     dialog = page.get_by_role("dialog")
-    expect(dialog.get_by_text("Identities")).to_be_visible()
+    expect(dialog.get_by_text("Remove the brute-force locks on", exact=False)).to_be_visible()
+    expect(dialog.locator(".st-key-person-confirm-cancel")).to_be_visible()
+
+
+def cancel_person_confirmation(page: Page, app: AppServer) -> None:
+    dialog = page.get_by_role("dialog")
+    if dialog.count():
+        dialog.locator(".st-key-person-confirm-cancel").get_by_role("button").click()
+        expect(dialog).to_have_count(0)
+        wait_idle(page)
+
+
+def person_summary_fix_confirmation(page: Page, app: AppServer) -> None:
+    """The Summary's fix beside the lock verdict (the same confirmation, from the top of the page)."""
+    cancel_person_confirmation(page, app)
+    page.locator('[class*="st-key-summary"][class*="-fix-"]').first.get_by_role("button").click()
+    expect(page.get_by_role("dialog").get_by_text("Please confirm")).to_be_visible()
+
+
+def back_to_the_list(page: Page, app: AppServer) -> None:
+    """The person page's way back: the Users grid with the search it came from."""
+    cancel_person_confirmation(page, app)
+    page.locator(".st-key-person-back").get_by_role("button").click()
+    expect(page.get_by_role("heading", name="Users", exact=True)).to_be_visible()
+    expect(page.get_by_role("button", name="Details", exact=True)).to_have_count(1)
 
 
 def delete_dialog(page: Page, app: AppServer) -> None:
@@ -225,12 +320,23 @@ ADMIN_STOPS: list[Stop] = [
     Stop("sign-in", signed_out_at("/")),
     Stop("users grid", lambda page, app: (signs_in(ADMIN)(page, app), users_grid(page, app))),
     Stop("users table", users_table),
-    Stop("users grid, detail dialog", lambda page, app: (back_to_grid(page, app), detail_dialog(page, app))),
-    Stop("users grid, delete dialog", delete_dialog),
+    Stop("users grid, delete dialog", lambda page, app: (back_to_grid(page, app), delete_dialog(page, app))),
     # The toast (its exclusion, EXCLUDED, is checked here); the second stop puts the person back.
     Stop("users grid, block toast", toggle_block("Block")),
     Stop("users grid, unblock toast", toggle_block("Unblock")),
     Stop("users table, bulk delete dialog", bulk_delete_dialog),
+    # The person's page (Details -> /user?id=...): Summary, each tab, and its confirmations (cancelled).
+    Stop("person page, summary", person_page),
+    Stop("person page, summary fix confirmation", person_summary_fix_confirmation),
+    Stop("person page, activity", person_tab("Activity", "Failures only")),
+    Stop("person page, security", person_tab("Security", "Multi-factor authentication")),
+    Stop("person page, unblock-for-all-IPs confirmation", person_unlock_confirmation),
+    Stop(
+        "person page, security, sessions",
+        lambda p, a: (cancel_person_confirmation(p, a), person_sessions(p, a)),
+    ),
+    Stop("person page, profile", person_tab("Profile", "Identities"), (JSON_BOOLEANS,)),
+    Stop("users grid, back from a person", back_to_the_list),
     Stop("overview", nav("Overview")),
     Stop("audit log", nav("Audit log")),
     Stop("account", nav("Account")),
@@ -241,7 +347,12 @@ VIEWER_STOPS: list[Stop] = [
     Stop("admins only (/audit)", lambda page, app: (sign_in(page, VIEWER), viewer_at_audit_shown(page))),
     Stop("users grid", lambda page, app: (nav("Users")(page, app), users_grid(page, app))),
     Stop("users table", users_table),
-    Stop("users grid, detail dialog", lambda page, app: (back_to_grid(page, app), detail_dialog(page, app))),
+    Stop("person page, summary", no_fixes(person_page)),
+    Stop("person page, activity", person_tab("Activity", "Failures only")),
+    Stop("person page, security", no_fixes(person_tab("Security", "Multi-factor authentication"))),
+    Stop("person page, security, sessions", person_sessions),
+    Stop("person page, profile", person_tab("Profile", "Identities"), (JSON_BOOLEANS,)),
+    Stop("users grid, back from a person", back_to_the_list),
     Stop("overview", nav("Overview")),
     Stop("account", nav("Account")),
     Stop("no access (no role)", no_role),

@@ -1,12 +1,16 @@
-"""The support work by keyboard alone: sign in, search, open a person, block them, delete them behind the
-confirmation, and read the toasts, with Tab, Enter, Escape and typing only, and a visible focus at every step.
+"""The support work by keyboard alone: sign in, search, block a person, open their page, lift the block there
+behind its confirmation, go back to the list, delete them behind the confirmation, and read every toast,
+with Tab, Enter, Escape and typing only, and a visible focus at every step.
 
-The mouse is never used: the test finds its way with Tab and asks the page only what has the focus and how
-that element looks. To point it at another way of opening a person (the person's page), change
-`open_person`.
+The mouse is never used: the test finds its way with Tab (Shift+Tab to go back up) and asks the page only
+what has the focus and how that element looks. The person's page (`/user?id=...`, Details on a card) offers
+the fixes of a person who cannot sign in (Unblock among them) but no Block: blocking stays on the card, so
+the test blocks there and lifts the block on the page, through the page's own confirmation.
 """
 
 from __future__ import annotations
+
+import re
 
 import pytest
 from playwright.sync_api import Frame, Page, expect
@@ -80,19 +84,21 @@ def assert_focus_visible(page: Page) -> None:
 
 
 def tab_to(page: Page, matches: str, *, within: str | None = None) -> None:
-    """Press Tab until the focused element matches the CSS selector `matches` (inside `within`, if given)."""
+    """Press Tab until the focused element matches the CSS selector `matches` (inside `within`, if given);
+    if Tab runs past the end of the page without reaching it, Shift+Tab back up for it."""
     test = (
         "([sel, within]) => { const el = ("
         + FOCUSED
         + ")(); return !!el && el.matches(sel) && (!within || !!el.closest(within)); }"
     )
     seen = []
-    for _ in range(MAX_TABS):
-        page.keyboard.press("Tab")
-        if page.evaluate(test, [matches, within]):
-            assert_focus_visible(page)
-            return
-        seen.append(focused_text(page))
+    for key in ("Tab", "Shift+Tab"):
+        for _ in range(MAX_TABS):
+            page.keyboard.press(key)
+            if page.evaluate(test, [matches, within]):
+                assert_focus_visible(page)
+                return
+            seen.append(focused_text(page))
     raise AssertionError(f"Tab never reached {matches} (within {within}); focus went: {seen}")
 
 
@@ -143,15 +149,52 @@ def sign_in_by_keyboard(page: Page, email: str) -> None:
 
 
 def open_person(page: Page) -> None:
-    """Today a person opens in the Details dialog of their card; Escape closes it."""
+    """Details on the person's card opens their page (`/user?id=...`) with the Summary on top."""
     tab_to(page, "button", within='[class*="st-key-detail"]')
+    assert "Details" in focused_text(page)
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", name="Summary")).to_be_visible()
+    expect(page).to_have_url(re.compile(r"/user\?id="))
+    wait_idle(page)
+
+
+def unblock_on_the_page(page: Page, email: str) -> None:
+    """The Summary's "Unblock" beside the blocked verdict: its confirmation (Escape dismisses it; the second
+    time, the confirm button), the toast, and the Summary without the block."""
+    fix = '[class*="st-key-summary"][class*="-fix-unblock"]'
+    expect(page.locator(fix)).to_have_count(1)
+    tab_to(page, "button", within=fix)
+    assert "Unblock" in focused_text(page)
     page.keyboard.press("Enter")
     dialog = page.get_by_role("dialog")
-    expect(dialog.get_by_text("Identities")).to_be_visible()
+    expect(dialog.get_by_text("They can sign in again.", exact=False)).to_be_visible()
     wait_idle(page)
-    page.keyboard.press("Escape")
+    page.keyboard.press("Escape")  # changed their mind: nothing happens
     expect(dialog).to_have_count(0)
     wait_idle(page)
+    expect(page.locator(fix)).to_have_count(1)
+
+    tab_to(page, "button", within=fix)
+    page.keyboard.press("Enter")
+    expect(dialog.get_by_text("They can sign in again.", exact=False)).to_be_visible()
+    wait_idle(page)
+    tab_to(page, "button", within=".st-key-person-confirm-ok")
+    assert "Unblock" in focused_text(page)
+    page.keyboard.press("Enter")
+    read_toast(page, f"Unblocked {email}")
+    expect(dialog).to_have_count(0)
+    wait_idle(page)
+    expect(page.locator(fix)).to_have_count(0)  # the Summary read Auth0 again: no block to lift
+
+
+def back_to_the_list(page: Page, email: str) -> None:
+    tab_to(page, "button", within=".st-key-person-back")
+    assert "Back to the list" in focused_text(page)
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", name="Users", exact=True)).to_be_visible()
+    wait_idle(page)
+    expect(page.get_by_role("button", name="Details", exact=True)).to_have_count(1)  # the search is kept
+    expect(page.get_by_test_id("stMainBlockContainer").get_by_text(shown(email))).to_be_visible()
 
 
 def read_toast(page: Page, text: str) -> None:
@@ -163,7 +206,7 @@ def read_toast(page: Page, text: str) -> None:
     expect(toast.get_by_test_id("stToastText")).to_have_text(shown(text))
 
 
-def test_sign_in_search_open_block_and_delete_a_person_by_keyboard_alone(page, app, browser_tenant):
+def test_sign_in_search_block_open_unblock_and_delete_a_person_by_keyboard_alone(page, app, browser_tenant):
     person, prefix = pick_person(browser_tenant.users())
     email = person["email"]
 
@@ -178,14 +221,17 @@ def test_sign_in_search_open_block_and_delete_a_person_by_keyboard_alone(page, a
     expect(page.get_by_role("button", name="Details", exact=True)).to_have_count(1)
     expect(page.get_by_text(shown(email, exact=False))).to_be_visible()
 
-    open_person(page)
-
     tab_to(page, "button", within='[class*="st-key-block"]')
     assert "Block" in focused_text(page)
     page.keyboard.press("Enter")
     read_toast(page, f"Blocked {email}")
     wait_idle(page)
     expect(page.get_by_text("Blocked", exact=True).first).to_be_visible()
+
+    open_person(page)
+    unblock_on_the_page(page, email)
+    assert not next(u for u in browser_tenant.users() if u["user_id"] == person["user_id"]).get("blocked")
+    back_to_the_list(page, email)
 
     tab_to(page, "button", within='[class*="st-key-delete"]')
     page.keyboard.press("Enter")
