@@ -69,7 +69,7 @@ class AuthMethod:
     """A second factor (or password) the person enrolled (`GET /api/v2/users/{id}/authentication-methods`)."""
 
     method_id: str
-    type: str  # "totp", "phone", "email", "push-notification", "webauthn-roaming", "recovery-code", ...
+    type: str  # "totp", "phone", "email", "push", "webauthn-roaming", "recovery-code", ... (Auth0's names)
     name: str | None = None
     confirmed: bool | None = None
     created_at: datetime | None = None

@@ -79,22 +79,6 @@ DATABASE_PROVIDER = "auth0"  # identities[].provider of database connections
 MFA_FAILURES = frozenset(
     {"gd_auth_failed", "gd_auth_rejected", "gd_otp_rate_limit_exceed", "gd_recovery_failed"}
 )
-MFA_TYPES = frozenset(
-    {
-        "totp",
-        "phone",
-        "sms",
-        "voice",
-        "email",
-        "push-notification",
-        "guardian",
-        "otp",
-        "webauthn-roaming",
-        "webauthn-platform",
-        "passkey",
-        "recovery-code",
-    }
-)
 
 
 def has_password(user: User) -> bool:

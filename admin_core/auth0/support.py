@@ -111,6 +111,29 @@ def auth_method_from_sdk(model: Any) -> AuthMethod:
     )
 
 
+# Guardian enrollments name their factor by `auth_method` / `type`; these are the authentication-methods
+# API's names for the same factors, so the page shows one vocabulary.
+ENROLLMENT_TYPES = {
+    "authenticator": "totp",
+    "guardian": "push",
+    "sms": "phone",
+    "pn": "push",
+}
+
+
+def enrollment_from_sdk(model: Any) -> AuthMethod:
+    raw = model.model_dump(mode="json", exclude_none=True, by_alias=True)
+    kind = str(raw.get("auth_method") or raw.get("type") or "")
+    return AuthMethod(
+        method_id=str(raw.get("id") or ""),
+        type=ENROLLMENT_TYPES.get(kind, kind),
+        name=_text(raw.get("name") or raw.get("phone_number") or raw.get("identifier")),
+        confirmed=raw.get("status") == "confirmed" if raw.get("status") else None,
+        created_at=_when(getattr(model, "enrolled_at", None)),
+        last_auth_at=_when(getattr(model, "last_auth", None)),
+    )
+
+
 def session_from_sdk(model: Any) -> SessionRecord:
     raw = model.model_dump(mode="json", exclude_none=True, by_alias=True)
     device = raw.get("device") or {}
@@ -232,12 +255,24 @@ class SupportDesk:
         )
 
     def auth_methods(self, user_id: str) -> tuple[AuthMethod, ...]:
-        """`GET /api/v2/users/{id}/authentication-methods` (first 100; people enroll a handful)."""
-        pager = self._call(
-            lambda api: api.users.authentication_methods.list(
-                user_id, page=0, per_page=100, include_totals=True
+        """`GET /api/v2/users/{id}/authentication-methods` (first 100; people enroll a handful).
+
+        A grant without `read:authentication_methods` still has `read:users`, which reads the same
+        factors through the older Guardian API (`GET /api/v2/users/{id}/enrollments`); the section then
+        shows them instead of a missing scope. If that fails too, the first refusal is what is said.
+        """
+        try:
+            pager = self._call(
+                lambda api: api.users.authentication_methods.list(
+                    user_id, page=0, per_page=100, include_totals=True
+                )
             )
-        )
+        except PermissionDenied as refused:
+            try:
+                enrolled = self._call(lambda api: api.users.enrollments.get(user_id))
+            except AdminError:
+                raise refused from None
+            return tuple(enrollment_from_sdk(item) for item in enrolled or ())
         return tuple(auth_method_from_sdk(item) for item in (pager.items or ()))
 
     def sessions(self, user_id: str) -> tuple[SessionRecord, ...]:

@@ -217,12 +217,26 @@ def test_a_narrow_grant_names_the_missing_scope_per_section_and_the_rest_works(n
     file = runtime.person_file(person.user_id)
     assert file.user.user_id == person.user_id and isinstance(file.roles, tuple)
     assert isinstance(file.blocks, tuple)  # read:users is enough for the locks
-    for section, scope in ((file.logs, "read:logs"), (file.mfa, "read:authentication_methods")):
-        assert isinstance(section, Unavailable) and section.scope == scope, section
-        assert f"needs the Management API scope {scope}" in section.message
-        assert GRANT_PLACE in section.message
+    assert isinstance(file.logs, Unavailable) and file.logs.scope == "read:logs", file.logs
+    assert "needs the Management API scope read:logs" in file.logs.message
+    assert GRANT_PLACE in file.logs.message
+    assert not isinstance(file.mfa, Unavailable)  # read:users reads the Guardian enrollments instead
     sessions = runtime.person_sessions(person.user_id)
     assert isinstance(sessions, Unavailable) and sessions.scope == "read:sessions"
+
+
+def test_a_grant_without_read_authentication_methods_lists_mfa_through_guardian_enrollments(
+    narrow_env, fresh_tenant
+):
+    enrolled = fresh_tenant.support_examples(n=1)["mfa"][0]
+    kinds = sorted(fresh_tenant.support_state(enrolled)["mfa"])
+    before = fresh_tenant.stats()["management_requests"]
+    methods = runtime.person_file(enrolled).mfa
+    assert not isinstance(methods, Unavailable), methods
+    assert sorted(m.type for m in methods) == kinds  # in the authentication-methods API's words
+    assert all(m.method_id and m.created_at and m.confirmed is not None for m in methods), methods
+    # one refused authentication-methods request and one enrollments request on top of the other four
+    assert fresh_tenant.stats()["management_requests"] - before == 6
 
 
 @pytest.mark.parametrize(
