@@ -6,7 +6,7 @@ import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import NoReturn
+from typing import NoReturn, cast
 
 from admin_core import runtime
 from admin_core.audit import AuditError, Target
@@ -128,6 +128,7 @@ def delete_users(*, identity: Identity, users: Sequence[User]) -> ActionReport:
                 lambda u=user: directory.delete_user(actor_sub=identity.sub, user_id=u.user_id),
             )
             directory.forget_standing(user.user_id)  # a deleted admin's next change must ask Auth0
+            runtime.forget_person(user.user_id)
             if error is None:
                 report.done.append(user)
             else:
@@ -151,7 +152,7 @@ def set_blocked(*, identity: Identity, user: User, blocked: bool) -> ActionRepor
         )
         directory.forget_standing(user.user_id)  # a blocked admin's next change must ask Auth0
     finally:
-        runtime.clear_listing()
+        runtime.forget_person(user.user_id)  # their page and every listing ask Auth0 again
     if error is None:
         report.done.append(user)
     else:
@@ -216,9 +217,7 @@ def create_reset_link(*, identity: Identity, user: User) -> ResetLink:
     if report.failed:
         error = made.get("error")
         raise error if isinstance(error, AdminError) else AdminError(report.failed[0][1])
-    link = made["link"]
-    assert isinstance(link, ResetLink)
-    return link
+    return cast(ResetLink, made["link"])
 
 
 def resend_verification(*, identity: Identity, user: User) -> ActionReport:

@@ -190,9 +190,8 @@ def perform(user: User, fix: str) -> None:
         st.session_state[TOAST] = FIXES[fix].run(require_change(), user)
     except (NotAllowed, AdminError) as exc:
         st.session_state[NOTICES] = [exc.message]
-    # Read the person again either way (the actions do too; set_blocked predates this page): the Summary
-    # shows Auth0's state after the change, or after a change that half happened.
-    runtime.forget_person(user.user_id)
+    # Every action makes the person's page read Auth0 again (admin_core.actions), so the Summary shows
+    # Auth0's state after the change, or after a change that half happened.
 
 
 # --- the page's frame ---------------------------------------------------------------------------------
