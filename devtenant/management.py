@@ -150,7 +150,8 @@ def routes(tenant: Tenant) -> list[Route]:
         def wrap(fn):
             async def endpoint(request: Request) -> Response:
                 try:
-                    check(request, scopes)
+                    claims = check(request, scopes)
+                    request.scope["devtenant_scopes"] = tuple(str(claims.get("scope", "")).split())
                     return await fn(request)
                 except Denied as d:
                     return d.response
@@ -378,16 +379,20 @@ def routes(tenant: Tenant) -> list[Route]:
         except Denied as d:
             return d.response
 
-    from devtenant import support_api
+    from devtenant import creation_api, support_api
 
-    return support_api.routes(tenant, guarded) + [
-        Route("/api/v2/users", list_users, methods=["GET"]),
-        Route("/api/v2/users-by-email", users_by_email, methods=["GET"]),
-        Route("/api/v2/users/{id}/roles", user_roles, methods=["GET"]),
-        Route("/api/v2/users/{id}", get_user, methods=["GET"]),
-        Route("/api/v2/users/{id}", patch_user, methods=["PATCH"]),
-        Route("/api/v2/users/{id}", delete_user, methods=["DELETE"]),
-        Route("/api/v2/roles", list_roles, methods=["GET"]),
-        Route("/api/v2/roles/{role_id}/users", role_users, methods=["GET"]),
-        Route("/api/v2/roles/{role_id}", get_role, methods=["GET"]),
-    ]
+    return (
+        support_api.routes(tenant, guarded)
+        + creation_api.routes(tenant, guarded)
+        + [
+            Route("/api/v2/users", list_users, methods=["GET"]),
+            Route("/api/v2/users-by-email", users_by_email, methods=["GET"]),
+            Route("/api/v2/users/{id}/roles", user_roles, methods=["GET"]),
+            Route("/api/v2/users/{id}", get_user, methods=["GET"]),
+            Route("/api/v2/users/{id}", patch_user, methods=["PATCH"]),
+            Route("/api/v2/users/{id}", delete_user, methods=["DELETE"]),
+            Route("/api/v2/roles", list_roles, methods=["GET"]),
+            Route("/api/v2/roles/{role_id}/users", role_users, methods=["GET"]),
+            Route("/api/v2/roles/{role_id}", get_role, methods=["GET"]),
+        ]
+    )
