@@ -69,3 +69,30 @@ def test_the_random_password_passes_every_level(level):
         password = random_password(policy)
         assert not problems(password, policy) and len(password) >= max(40, policy.length)
     assert random_password() != random_password()
+
+
+# --- the bulk list (admin_core.newusers.parse_bulk) -----------------------------------------------------
+
+
+def test_bulk_rows_from_pasted_lines_and_from_a_csv_with_a_header():
+    from admin_core.newusers import parse_bulk
+
+    pasted = parse_bulk("ada@example.org, Ada Lovelace\n\nBob@Example.org\n")
+    assert [(r.line, r.email, r.name, r.problem) for r in pasted] == [
+        (1, "ada@example.org", "Ada Lovelace", None),
+        (3, "bob@example.org", None, None),
+    ]
+    csv_file = parse_bulk('name,email\n"Lovelace, Ada",ada@example.org\r\n,bob@example.org\r\n')
+    assert [(r.email, r.name) for r in csv_file] == [
+        ("ada@example.org", "Lovelace, Ada"),
+        ("bob@example.org", None),
+    ]
+
+
+def test_bulk_rows_mark_repeats_and_bad_addresses():
+    from admin_core.newusers import parse_bulk
+
+    rows = parse_bulk("ada@example.org\nnot-an-email\nADA@example.org")
+    assert rows[0].problem is None
+    assert "does not look like an email" in rows[1].problem
+    assert "twice" in rows[2].problem
