@@ -253,3 +253,89 @@ def test_a_fault_on_each_creation_call_is_a_sentence_and_an_error_row(
     fresh_tenant.clear_faults()
     invitations.forget_connections()
     assert invitations.database_connections()  # and the next call works
+
+
+# --- the page (AppTest, app.py on every rerun) ------------------------------------------------------------
+
+
+def texts(at) -> str:
+    parts = [
+        e.value
+        for kind in ("success", "error", "warning", "info", "caption", "markdown")
+        for e in getattr(at, kind)
+    ]
+    return "\n".join(str(p) for p in parts)
+
+
+def unescaped(text: str) -> str:
+    return text.replace("\\", "").replace("\u2060", "")
+
+
+def test_a_viewers_navigation_has_no_new_user_page(sign_in):
+    """The page file is registered for admins only (a viewer at /new-user reads "Admins only")."""
+    at = sign_in("viewer")
+    with pytest.raises(ValueError, match="Could not find a navigation page"):
+        at.switch_page("pages/new_user.py")
+
+
+def test_the_menu_has_new_user_for_admins_only(sign_in):
+    from admin_core.ui.gate import ADMINS_ONLY
+
+    at = sign_in("admin", page="pages/new_user.py")
+    assert not at.exception and at.title[0].value == "New user"
+    assert ADMINS_ONLY not in texts(at)
+
+
+def test_an_admin_invites_from_the_page_and_the_link_is_shown_once(sign_in, app_env, fresh_tenant):
+    at = sign_in("admin", page="pages/new_user.py")
+    at.text_input(key="newuser.email").input("page.invite@example.org")
+    at.text_input(key="newuser.name").input("Page Invite").run()
+    at.button(key="newuser.create").click().run()
+    assert not at.exception
+    (code,) = at.code
+    link = code.value
+    assert "/lo/reset?ticket=" in link
+    assert "Invited page.invite@example.org" in unescaped(at.toast[0].value)
+    assert at.text_input(key="newuser.email").value == ""  # the form is cleared for the next person
+    assert link not in str(at.query_params) and "ticket" not in str(dict(at.query_params))
+    at.run()
+    assert not at.code  # shown once
+    assert fresh_tenant.reset_password(link, "From-The-Page-1").status_code == 200
+    assert fresh_tenant.try_sign_in("page.invite@example.org", "From-The-Page-1").status_code == 302
+
+
+def test_a_password_is_checked_live_and_auth0s_duplicate_is_said_with_a_link(sign_in, app_env, fresh_tenant):
+    at = sign_in("admin", page="pages/new_user.py")
+    at.radio(key="newuser.how").set_value("password").run()
+    assert "good policy" in texts(at)
+    at.text_input(key="newuser.email").input("staff@example.com")
+    at.text_input(key="newuser.password").input("weakpass").run()
+    assert "Include at least 3 of these 4 kinds" in unescaped(texts(at))
+    assert at.button(key="newuser.create").disabled
+    at.text_input(key="newuser.password").input("Strong-Enough-1").run()
+    assert not at.button(key="newuser.create").disabled
+    at.button(key="newuser.create").click().run()
+    assert not at.exception
+    said = unescaped(texts(at))
+    assert "already has a user with this email" in said and "The user already exists." in said
+    staff = by_email(fresh_tenant, "staff@example.com")
+    assert any(staff["user_id"] in str(link.proto) for link in at.get("page_link"))
+
+
+def test_bulk_invite_from_the_page_previews_then_lists_each_row(sign_in, app_env, fresh_tenant):
+    at = sign_in("admin", page="pages/new_user.py")
+    at.text_area(key="newuser.bulk_text").input("p1@example.org, Pea One\nstaff@example.com\nnope\n")
+    at.button(key="newuser.bulk_preview_button").click().run()
+    preview = next(d.value for d in at.dataframe if "check" in d.value.columns)
+    assert list(preview["email"]) == ["p1@example.org", "staff@example.com", "nope"]
+    assert by_email(fresh_tenant, "p1@example.org") is None  # a preview creates nobody
+    button = next(b for b in at.button if b.key == "newuser.bulk_create")
+    assert button.label == "Invite 2 people"
+    button.click().run()
+    assert not at.exception
+    outcome = next(d.value for d in at.dataframe if "outcome" in d.value.columns)
+    assert list(outcome["outcome"]) == ["invited", "already present: skipped"]
+    assert by_email(fresh_tenant, "p1@example.org")["name"] == "Pea One"
+    assert outcome["link"].iloc[0].startswith(fresh_tenant.base_url)
+    at.run()
+    assert not [d for d in at.dataframe if "outcome" in d.value.columns]  # the links are shown once
