@@ -339,3 +339,23 @@ def test_bulk_invite_from_the_page_previews_then_lists_each_row(sign_in, app_env
     assert outcome["link"].iloc[0].startswith(fresh_tenant.base_url)
     at.run()
     assert not [d for d in at.dataframe if "outcome" in d.value.columns]  # the links are shown once
+
+
+@pytest.mark.case("1 Auth0 faults")
+def test_a_create_is_never_retried_even_when_retries_are_on(fresh_tenant, tmp_path, monkeypatch, admin):
+    """A retried POST after a lost answer would meet the new user as a 409: Auth0 is asked once."""
+    values = app_environment(fresh_tenant.base_url, tmp_path, AUTH0_MAX_RETRIES="2")
+    for key, value in values.items():
+        monkeypatch.setenv(key, value)
+    clear_app_caches()
+    try:
+        invitations.database_connections()
+        fresh_tenant.add_fault(method="POST", path="/api/v2/users", status=503, times=1)
+        before = fresh_tenant.stats()["requests"].get("POST /api/v2/users", 0)
+        with pytest.raises(AdminError) as failed:
+            invitations.invite_user(identity=admin, connection=DB, email="once@example.org", name=None)
+        assert "(HTTP 503)" in failed.value.message
+        assert fresh_tenant.stats()["requests"].get("POST /api/v2/users", 0) == before + 1
+    finally:
+        fresh_tenant.clear_faults()
+        clear_app_caches()
