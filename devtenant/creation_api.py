@@ -102,6 +102,13 @@ def password_too_weak(password: str, options: dict) -> bool:
     return level == "excellent" and re.search(r"(.)\1\1", password, re.DOTALL) is not None
 
 
+def connection_options(tenant: Tenant, user: dict) -> dict:
+    """The options (password policy) of the database connection of a user's first identity."""
+    name = ((user.get("identities") or [{}])[0]).get("connection") or DB_CONNECTION
+    found = next((c for c in tenant.connections if c["name"] == name), None)
+    return (found or {}).get("options") or {}
+
+
 CREATE_FIELDS = {
     "connection": str,
     "email": str,

@@ -120,3 +120,17 @@ def test_a_password_ticket_for_a_new_user_marks_the_email_verified(dt, raw):
     assert dt.reset_password(ticket, "Chosen-Password-1").status_code == 200
     assert raw.get(f"/users/{user['user_id']}").json()["email_verified"] is True
     assert dt.try_sign_in("inv@example.org", "Chosen-Password-1").status_code == 302
+
+
+def test_the_reset_page_holds_the_connections_policy_too(dt, raw):
+    body = {
+        "connection": CONTRACTORS,
+        "email": "pol@example.org",
+        "password": "Zz9!" * 10,
+        "verify_email": False,
+    }
+    user = raw.post("/users", json=body).json()
+    ticket = raw.post("/tickets/password-change", json={"user_id": user["user_id"]}).json()["ticket"]
+    weak = dt.reset_password(ticket, "Abcdefg1!")  # good enough for "good", not for excellent/12
+    assert weak.status_code == 400 and "too weak" in weak.text
+    assert dt.reset_password(ticket, "Abcdefgh1!xyz").status_code == 200
