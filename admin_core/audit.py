@@ -71,6 +71,10 @@ ACTIONS: tuple[str, ...] = (
     "sign_in",
     "sign_in_refused",
     "logout",
+    # new users and invitations (admin_core.invitations)
+    "create_user",
+    "invite_user",
+    "bulk_invite",
 )
 #: Row states: ``attempted`` until ``complete()`` turns it into ``ok`` or ``error``.
 STATES: tuple[str, ...] = ("attempted", "ok", "error")
