@@ -380,7 +380,8 @@ def routes(tenant: Tenant) -> list[Route]:
 
     from devtenant import roles_api, support_api
 
-    return support_api.routes(tenant, guarded) + roles_api.routes(tenant, guarded) + [
+    before = support_api.routes(tenant, guarded) + roles_api.routes(tenant, guarded)
+    return before + [
         Route("/api/v2/users", list_users, methods=["GET"]),
         Route("/api/v2/users-by-email", users_by_email, methods=["GET"]),
         Route("/api/v2/users/{id}/roles", user_roles, methods=["GET"]),
