@@ -336,3 +336,14 @@ def test_a_fault_on_the_tenants_roles_is_a_sentence_then_read_again(env, fresh_t
     assert_sentence(caught.value.message, expected)
     fresh_tenant.clear_faults()
     assert len(runtime.role_catalogue().roles) == 3  # the failure was not kept
+
+
+def test_a_viewer_with_a_pending_removal_gets_no_dialog_and_changes_nothing(sign_in, fresh_tenant):
+    target = find(fresh_tenant, lambda u: not u.get("blocked"))
+    set_roles(fresh_tenant, target["user_id"], ["Support Agent"])
+    at = sign_in("viewer")
+    at.session_state["roles.confirm"] = (target["user_id"], RoleInfo("rol_x", "Support Agent"))
+    at = open_person(at, target["user_id"])
+    assert not [b for b in at.button if b.key and b.key.startswith("roles.")]
+    assert held(fresh_tenant, target["user_id"]) == ["Support Agent"]
+    assert fresh_tenant.stats()["requests"].get("DELETE /api/v2/users/{id}/roles", 0) == 0
