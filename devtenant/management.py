@@ -379,9 +379,13 @@ def routes(tenant: Tenant) -> list[Route]:
         except Denied as d:
             return d.response
 
-    from devtenant import creation_api, support_api
+    from devtenant import creation_api, roles_api, support_api
 
-    before = support_api.routes(tenant, guarded) + creation_api.routes(tenant, guarded)
+    before = (
+        support_api.routes(tenant, guarded)
+        + creation_api.routes(tenant, guarded)
+        + roles_api.routes(tenant, guarded)
+    )
     return before + [
         Route("/api/v2/users", list_users, methods=["GET"]),
         Route("/api/v2/users-by-email", users_by_email, methods=["GET"]),

@@ -30,6 +30,8 @@ SCOPES: dict[str, tuple[str, ...]] = {
     "DELETE /users/{user_id}/refresh-tokens": ("delete:refresh_tokens",),
     "GET /connections": ("read:connections",),
     "POST /users": ("create:users",),
+    "POST /users/{id}/roles": ("update:users", "create:role_members"),
+    "DELETE /users/{id}/roles": ("update:users", "delete:role_members"),
 }
 
 # What the `dashboard` client is granted: one scope per route is enough, these are the usual ones.

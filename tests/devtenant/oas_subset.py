@@ -40,6 +40,8 @@ OPERATIONS = (
     ("delete", "/users/{user_id}/refresh-tokens"),
     ("get", "/connections"),
     ("post", "/users"),
+    ("post", "/users/{id}/roles"),
+    ("delete", "/users/{id}/roles"),
 )
 
 

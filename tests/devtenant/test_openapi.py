@@ -180,6 +180,12 @@ def cases(people: dict, raw) -> list[tuple[str, str, str, dict]]:
         ("POST", "/users", "/users", {"json": NEW_USER}),
         ("POST", "/users", "/users", {"json": {**NEW_USER, "password": "weak"}}),
         ("POST", "/users", "/users", {"json": {**NEW_USER, "email": "admin@example.com"}}),
+        ("POST", "/users/{id}/roles", f"/users/{q(staff)}/roles", {"json": {"roles": [role_id]}}),
+        ("POST", "/users/{id}/roles", f"/users/{q(staff)}/roles", {"json": {"roles": []}}),
+        ("POST", "/users/{id}/roles", f"/users/{q(staff)}/roles", {"json": {"roles": ["rol_nope"]}}),
+        ("POST", "/users/{id}/roles", f"/users/{nobody}/roles", {"json": {"roles": [role_id]}}),
+        ("DELETE", "/users/{id}/roles", f"/users/{q(staff)}/roles", {"json": {"roles": [role_id]}}),
+        ("DELETE", "/users/{id}/roles", f"/users/{nobody}/roles", {"json": {"roles": [role_id]}}),
         ("DELETE", "/users/{id}", f"/users/{q(staff)}", {}),
     ]
 
