@@ -378,9 +378,9 @@ def routes(tenant: Tenant) -> list[Route]:
         except Denied as d:
             return d.response
 
-    from devtenant import support_api
+    from devtenant import roles_api, support_api
 
-    return support_api.routes(tenant, guarded) + [
+    return support_api.routes(tenant, guarded) + roles_api.routes(tenant, guarded) + [
         Route("/api/v2/users", list_users, methods=["GET"]),
         Route("/api/v2/users-by-email", users_by_email, methods=["GET"]),
         Route("/api/v2/users/{id}/roles", user_roles, methods=["GET"]),

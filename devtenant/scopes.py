@@ -28,6 +28,8 @@ SCOPES: dict[str, tuple[str, ...]] = {
     "GET /users/{user_id}/sessions": ("read:sessions",),
     "DELETE /users/{user_id}/sessions": ("delete:sessions",),
     "DELETE /users/{user_id}/refresh-tokens": ("delete:refresh_tokens",),
+    "POST /users/{id}/roles": ("update:users", "create:role_members"),
+    "DELETE /users/{id}/roles": ("update:users", "delete:role_members"),
 }
 
 # What the `dashboard` client is granted: one scope per route is enough, these are the usual ones.

@@ -38,6 +38,8 @@ OPERATIONS = (
     ("get", "/users/{user_id}/sessions"),
     ("delete", "/users/{user_id}/sessions"),
     ("delete", "/users/{user_id}/refresh-tokens"),
+    ("post", "/users/{id}/roles"),
+    ("delete", "/users/{id}/roles"),
 )
 
 

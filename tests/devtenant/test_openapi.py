@@ -165,6 +165,12 @@ def cases(people: dict, raw) -> list[tuple[str, str, str, dict]]:
         ("DELETE", "/users/{user_id}/sessions", f"/users/{q(sess)}/sessions", {}),
         ("DELETE", "/users/{user_id}/refresh-tokens", f"/users/{q(sess)}/refresh-tokens", {}),
         ("DELETE", "/users/{user_id}/refresh-tokens", f"/users/{nobody}/refresh-tokens", {}),
+        ("POST", "/users/{id}/roles", f"/users/{q(staff)}/roles", {"json": {"roles": [role_id]}}),
+        ("POST", "/users/{id}/roles", f"/users/{q(staff)}/roles", {"json": {"roles": []}}),
+        ("POST", "/users/{id}/roles", f"/users/{q(staff)}/roles", {"json": {"roles": ["rol_nope"]}}),
+        ("POST", "/users/{id}/roles", f"/users/{nobody}/roles", {"json": {"roles": [role_id]}}),
+        ("DELETE", "/users/{id}/roles", f"/users/{q(staff)}/roles", {"json": {"roles": [role_id]}}),
+        ("DELETE", "/users/{id}/roles", f"/users/{nobody}/roles", {"json": {"roles": [role_id]}}),
         ("DELETE", "/users/{id}", f"/users/{q(staff)}", {}),
     ]
 
