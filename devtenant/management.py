@@ -378,16 +378,21 @@ def routes(tenant: Tenant) -> list[Route]:
         except Denied as d:
             return d.response
 
-    from devtenant import roles_api, support_api
+    from devtenant import recreate_api, roles_api, support_api
 
-    return support_api.routes(tenant, guarded) + roles_api.routes(tenant, guarded) + [
-        Route("/api/v2/users", list_users, methods=["GET"]),
-        Route("/api/v2/users-by-email", users_by_email, methods=["GET"]),
-        Route("/api/v2/users/{id}/roles", user_roles, methods=["GET"]),
-        Route("/api/v2/users/{id}", get_user, methods=["GET"]),
-        Route("/api/v2/users/{id}", patch_user, methods=["PATCH"]),
-        Route("/api/v2/users/{id}", delete_user, methods=["DELETE"]),
-        Route("/api/v2/roles", list_roles, methods=["GET"]),
-        Route("/api/v2/roles/{role_id}/users", role_users, methods=["GET"]),
-        Route("/api/v2/roles/{role_id}", get_role, methods=["GET"]),
-    ]
+    return (
+        support_api.routes(tenant, guarded)
+        + roles_api.routes(tenant, guarded)
+        + recreate_api.routes(tenant, guarded)
+        + [
+            Route("/api/v2/users", list_users, methods=["GET"]),
+            Route("/api/v2/users-by-email", users_by_email, methods=["GET"]),
+            Route("/api/v2/users/{id}/roles", user_roles, methods=["GET"]),
+            Route("/api/v2/users/{id}", get_user, methods=["GET"]),
+            Route("/api/v2/users/{id}", patch_user, methods=["PATCH"]),
+            Route("/api/v2/users/{id}", delete_user, methods=["DELETE"]),
+            Route("/api/v2/roles", list_roles, methods=["GET"]),
+            Route("/api/v2/roles/{role_id}/users", role_users, methods=["GET"]),
+            Route("/api/v2/roles/{role_id}", get_role, methods=["GET"]),
+        ]
+    )

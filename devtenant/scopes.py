@@ -30,6 +30,7 @@ SCOPES: dict[str, tuple[str, ...]] = {
     "DELETE /users/{user_id}/refresh-tokens": ("delete:refresh_tokens",),
     "POST /users/{id}/roles": ("update:users", "create:role_members"),
     "DELETE /users/{id}/roles": ("update:users", "delete:role_members"),
+    "POST /users": ("create:users",),
 }
 
 # What the `dashboard` client is granted: one scope per route is enough, these are the usual ones.
@@ -46,5 +47,6 @@ DASHBOARD_SCOPES = (
     "read:sessions",
     "delete:sessions",
     "delete:refresh_tokens",
+    "create:users",
 )
 NARROW_SCOPES = ("read:users", "update:users", "delete:users", "read:roles")
