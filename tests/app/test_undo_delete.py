@@ -89,7 +89,11 @@ def test_delete_then_recreate_restores_email_metadata_and_roles_and_records_both
     assert new.connection == dora.connection
     assert runtime.get_directory().role_names(new.user_id) == ["User Viewer"]
     (mail,) = [m for m in fresh_tenant.outbox() if m["to"] == EMAIL]
-    assert mail["kind"] and mail["link"]
+    assert mail["user_id"] == new.user_id
+    # the email's link sets a password, and the re-created person signs in with it (not the old one)
+    assert fresh_tenant.reset_password(mail["link"], "Brand-new-pass-9!").status_code < 400
+    assert "code=" in fresh_tenant.try_sign_in(EMAIL, "Brand-new-pass-9!").headers.get("location", "")
+    assert fresh_tenant.try_sign_in(EMAIL, "Old-password-1").status_code == 401
 
     again = deleted.kept_person(store, kept.kept_id)
     assert again is not None and again.recreated_user_id == new.user_id

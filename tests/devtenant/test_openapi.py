@@ -172,7 +172,22 @@ def cases(people: dict, raw) -> list[tuple[str, str, str, dict]]:
         ("DELETE", "/users/{id}/roles", f"/users/{q(staff)}/roles", {"json": {"roles": [role_id]}}),
         ("DELETE", "/users/{id}/roles", f"/users/{nobody}/roles", {"json": {"roles": [role_id]}}),
         ("DELETE", "/users/{id}", f"/users/{q(staff)}", {}),
+        ("POST", "/users", "/users", {"json": NEW_USER}),  # undo a delete: re-creating a kept profile
+        ("POST", "/users", "/users", {"json": NEW_USER}),  # the same email again: 409
+        ("POST", "/users", "/users", {"json": {**NEW_USER, "connection": "nope"}}),
+        ("POST", "/users", "/users", {"json": {"email": "x@example.org"}}),
     ]
+
+
+NEW_USER = {
+    "connection": "Username-Password-Authentication",
+    "email": "recreated.oas@example.org",
+    "password": "Recreated-1-password!",
+    "name": "Re Created",
+    "user_metadata": {"theme": "dark"},
+    "app_metadata": {"plan": "gold"},
+    "verify_email": False,
+}
 
 
 def test_answers_fit_the_oas(dt, raw, people):
