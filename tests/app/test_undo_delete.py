@@ -243,3 +243,16 @@ def test_a_viewer_does_not_see_the_deleted_people(sign_in, fresh_tenant, app_env
     with pytest.raises(ValueError, match="Could not find a navigation page"):
         at.switch_page("pages/audit.py")
     assert "Deleted people" not in deleted_part(at)
+
+
+def test_a_page_load_purges_profiles_past_the_retention(sign_in, fresh_tenant, app_env):
+    """The first page load of the process purges (then at most once a day: PurgeClock)."""
+    raw = fresh_tenant.create_user(email=EMAIL, name="Dora Undo", password="Old-password-1")
+    store = open_store(app_env)
+    person = runtime.get_directory().get_user(raw["user_id"])
+    deleted.keep(store, user=person, roles=[], deleted_by="auth0|someone", days=30)
+    with store.engine.begin() as conn:
+        conn.execute(deleted_profiles.update().values(deleted_at=datetime.now(UTC) - timedelta(days=31)))
+    at = sign_in("admin")
+    assert not at.exception
+    assert deleted.kept_people(store) == []
