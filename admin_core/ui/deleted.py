@@ -78,7 +78,7 @@ def deleted_people(identity: Identity) -> None:
         st.caption("Nobody deleted is kept at the moment.")
         return
     for kept in people:
-        with st.container(border=True):
+        with st.container(border=True, key=f"kept-{kept.kept_id}"):
             left, right = st.columns([4, 1], vertical_alignment="center")
             left.markdown(f"**{md(kept.who)}**")
             roles = ", ".join(r.name for r in kept.roles) or "no roles"
