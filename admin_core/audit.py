@@ -74,6 +74,10 @@ ACTIONS: tuple[str, ...] = (
     # undo a delete (admin_core.deleted): the re-creation of a kept profile, and a purge of kept ones
     "recreate",
     "purge_deleted",
+    # new users and invitations (admin_core.invitations)
+    "create_user",
+    "invite_user",
+    "bulk_invite",
 )
 #: Row states: ``attempted`` until ``complete()`` turns it into ``ok`` or ``error``.
 STATES: tuple[str, ...] = ("attempted", "ok", "error")

@@ -150,7 +150,8 @@ def routes(tenant: Tenant) -> list[Route]:
         def wrap(fn):
             async def endpoint(request: Request) -> Response:
                 try:
-                    check(request, scopes)
+                    claims = check(request, scopes)
+                    request.scope["devtenant_scopes"] = tuple(str(claims.get("scope", "")).split())
                     return await fn(request)
                 except Denied as d:
                     return d.response
@@ -378,12 +379,12 @@ def routes(tenant: Tenant) -> list[Route]:
         except Denied as d:
             return d.response
 
-    from devtenant import recreate_api, roles_api, support_api
+    from devtenant import creation_api, roles_api, support_api
 
     return (
         support_api.routes(tenant, guarded)
         + roles_api.routes(tenant, guarded)
-        + recreate_api.routes(tenant, guarded)
+        + creation_api.routes(tenant, guarded)
         + [
             Route("/api/v2/users", list_users, methods=["GET"]),
             Route("/api/v2/users-by-email", users_by_email, methods=["GET"]),

@@ -152,7 +152,8 @@ def routes(tenant: Tenant) -> list[Route]:
             return JSONResponse({"error": "invalid_request", "error_description": "Unknown client."}, 400)
         if not email or not isinstance(email, str):
             return JSONResponse({"error": "invalid_request", "error_description": "Missing email."}, 400)
-        if connection != DB_CONNECTION:
+        databases = {c["name"] for c in tenant.connections if c["strategy"] == "auth0"}
+        if connection != DB_CONNECTION and connection not in databases:
             return JSONResponse(
                 {"error": "invalid_request", "error_description": f"connection not found: {connection}"}, 400
             )

@@ -30,6 +30,7 @@ SCOPES: dict[str, tuple[str, ...]] = {
     "DELETE /users/{user_id}/refresh-tokens": ("delete:refresh_tokens",),
     "POST /users/{id}/roles": ("update:users", "create:role_members"),
     "DELETE /users/{id}/roles": ("update:users", "delete:role_members"),
+    "GET /connections": ("read:connections",),
     "POST /users": ("create:users",),
 }
 
@@ -47,6 +48,8 @@ DASHBOARD_SCOPES = (
     "read:sessions",
     "delete:sessions",
     "delete:refresh_tokens",
+    "read:connections",
+    "read:connections_options",
     "create:users",
 )
 NARROW_SCOPES = ("read:users", "update:users", "delete:users", "read:roles")

@@ -38,6 +38,9 @@ ACTION_LABELS = {
     "logout": "Log out",
     "recreate": "Re-create a deleted person",
     "purge_deleted": "Remove kept profiles",
+    "create_user": "New user",
+    "invite_user": "Invitation",
+    "bulk_invite": "Bulk invitation",
 }
 STATE_LABELS = {
     "ok": "done",

@@ -40,6 +40,7 @@ OPERATIONS = (
     ("delete", "/users/{user_id}/refresh-tokens"),
     ("post", "/users/{id}/roles"),
     ("delete", "/users/{id}/roles"),
+    ("get", "/connections"),
     ("post", "/users"),
 )
 
