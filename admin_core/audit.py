@@ -78,6 +78,11 @@ ACTIONS: tuple[str, ...] = (
     "create_user",
     "invite_user",
     "bulk_invite",
+    # roles (admin_core.actions): one row per person and change
+    "role_add",
+    "role_remove",
+    "bulk_role_add",
+    "bulk_role_remove",
 )
 #: Row states: ``attempted`` until ``complete()`` turns it into ``ok`` or ``error``.
 STATES: tuple[str, ...] = ("attempted", "ok", "error")

@@ -29,6 +29,7 @@ from admin_core.domain import User, UserPage, UserQuery
 from admin_core.errors import AdminError, AppError, PermissionDenied, SearchCapReached, UserGone
 from admin_core.logcodes import is_failure
 from admin_core.overview import FiguresStore
+from admin_core.roles import RoleCatalogue
 from admin_core.settings import Settings, load_settings
 from admin_core.support import GRANT_PLACE, LOGS_PER_PAGE, LogPage, PersonFile, SessionRecord, Unavailable
 from admin_core.tokens import IdTokenVerifier
@@ -186,7 +187,7 @@ def unavailable(section: str, exc: BaseException) -> Unavailable:
 
 
 def person_file(user_id: str) -> PersonFile:
-    """The person's page in one go: user, roles, first logs page, brute-force locks, MFA.
+    """The person's page in one go: user, roles (with descriptions), first logs page, brute-force locks, MFA.
 
     Cold: one Management API request per section, all at once (the wait is the slowest one's); warm: none.
     Raises UserGone (and the other AdminErrors) when the user itself cannot be read; any other section
@@ -195,7 +196,7 @@ def person_file(user_id: str) -> PersonFile:
     directory, desk, cache = get_directory(), get_support_desk(), _person_cache()
     fetchers: dict[str, Callable[[], Any]] = {
         "user": lambda: directory.get_user(user_id),
-        "roles": lambda: tuple(directory.role_names(user_id)),
+        "roles": lambda: get_role_desk().user_roles(user_id),  # with descriptions (admin_core.roles)
         "logs": lambda: desk.user_logs(user_id, page=0, per_page=LOGS_PER_PAGE),
         "blocks": lambda: desk.brute_force_blocks(user_id),
         "mfa": lambda: desk.auth_methods(user_id),
@@ -295,3 +296,20 @@ def purge_deleted_if_due() -> None:
         return
     if removed:
         log.info("purged %d kept profile(s) of deleted people past their retention", removed)
+
+
+# --- roles: the tenant's catalogue (for the pickers) and the role calls ---------------------------------
+
+ROLE_CATALOGUE_TTL_SECONDS = 60
+
+
+@st.cache_resource(show_spinner=False)
+def get_role_desk() -> RoleDesk:
+    return RoleDesk(directory=get_directory())
+
+
+@st.cache_resource(ttl=ROLE_CATALOGUE_TTL_SECONDS, show_spinner="Reading the tenant's roles…")
+def role_catalogue() -> RoleCatalogue:
+    """Every role of the tenant (`GET /api/v2/roles`, pages of 50), shared by every session for a minute;
+    a failure is raised (AdminError, in words) and never kept."""
+    return get_directory().paced(get_role_desk().catalogue)

@@ -8,6 +8,7 @@ everything returned is a record of `admin_core.roles`.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from functools import partial
 from typing import Any, TypeVar
 
 from admin_core.auth0.users import Directory
@@ -25,6 +26,14 @@ def role_from_sdk(model: Any) -> RoleInfo:
         name=str(getattr(model, "name", "") or ""),
         description=str(getattr(model, "description", "") or ""),
     )
+
+
+def _roles_page(api: Any, *, page: int, per_page: int) -> Any:
+    return api.roles.list(page=page, per_page=per_page, include_totals=True)
+
+
+def _members_page(api: Any, *, role_id: str, checkpoint: str | None) -> Any:
+    return api.roles.users.list(role_id, from_=checkpoint, take=MEMBERS_TAKE)
 
 
 class RoleDesk:
@@ -51,9 +60,7 @@ class RoleDesk:
         """`GET /api/v2/roles`, page after page of `per_page` until Auth0's total is reached."""
         roles: list[RoleInfo] = []
         for page in range(max_pages):
-            pager = self._call(
-                lambda api, p=page: api.roles.list(page=p, per_page=per_page, include_totals=True)
-            )
+            pager = self._call(partial(_roles_page, page=page, per_page=per_page))
             items = list(pager.items or ())
             roles.extend(role_from_sdk(r) for r in items if getattr(r, "id", None))
             total = getattr(pager.response, "total", None)
@@ -69,9 +76,7 @@ class RoleDesk:
         left_out = set(excluded)
         checkpoint: str | None = None
         for _ in range(ROLES_MAX_PAGES):
-            pager = self._call(
-                lambda api, c=checkpoint: api.roles.users.list(role_id, from_=c, take=MEMBERS_TAKE)
-            )
+            pager = self._call(partial(_members_page, role_id=role_id, checkpoint=checkpoint))
             if any(str(getattr(m, "user_id", "") or "") not in left_out for m in (pager.items or ())):
                 return True
             checkpoint = getattr(pager.response, "next", None) or None
