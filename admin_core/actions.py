@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import NoReturn, cast
 
-from admin_core import runtime
+from admin_core import deleted, runtime
 from admin_core.audit import AuditError, Target
 from admin_core.auth import (
     Identity,
@@ -126,7 +126,7 @@ def delete_users(*, identity: Identity, users: Sequence[User]) -> ActionReport:
                 identity,
                 action,
                 user,
-                lambda u=user: directory.delete_user(actor_sub=identity.sub, user_id=u.user_id),
+                lambda u=user: _keep_then_delete(identity, u),  # undo a delete: the profile is kept first
             )
             directory.forget_standing(user.user_id)  # a deleted admin's next change must ask Auth0
             runtime.forget_person(user.user_id)
@@ -280,6 +280,131 @@ def sign_out_everywhere(*, identity: Identity, user: User) -> ActionReport:
         )
 
     return _fix(identity, user, "sign_out_everywhere", change)
+
+
+# --- undo a delete: the profile kept before a delete, and the re-creation from it ---------------------
+
+
+def _keep_then_delete(identity: Identity, user: User) -> None:
+    """Keep the person's profile and roles (unless DELETED_PROFILE_DAYS is 0), then delete them. When the
+    copy cannot be made the person is not deleted; when the delete is refused the copy is dropped again."""
+    directory = runtime.get_directory()
+    days = runtime.get_settings().deleted_profile_days
+    kept_id = None
+    if days > 0 and identity.sub and identity.sub != user.user_id:  # the directory refuses self-deletes
+        kept_id = _keep(identity, user, days)
+    try:
+        directory.delete_user(actor_sub=identity.sub, user_id=user.user_id)
+    except (NotAllowed, UserGone):  # not deleted by this request: this copy is not the one to undo
+        if kept_id is not None:
+            _forget_kept(kept_id)
+        raise
+
+
+def _keep(identity: Identity, user: User, days: int) -> int | None:
+    try:
+        fresh = runtime.get_directory().get_user(user.user_id)
+        roles = runtime.get_recreator().roles_of(user.user_id)
+    except UserGone:
+        return None  # nothing left to keep; the delete says it is gone
+    except AdminError as exc:
+        raise AdminError(
+            f"Not deleted: the profile could not be read to keep it for an undo. {exc.message}"
+        ) from None
+    try:
+        return deleted.keep(
+            runtime.get_audit(), user=fresh, roles=roles, deleted_by=identity.email or identity.sub, days=days
+        )
+    except AuditError as exc:
+        raise AdminError(f"Not deleted: the profile could not be kept for an undo. {exc.message}") from None
+
+
+def _forget_kept(kept_id: int) -> None:
+    try:
+        runtime.get_audit().forget_kept(kept_id)
+    except AuditError as exc:
+        log.warning("kept profile %s could not be dropped after a refused delete: %s", kept_id, exc.message)
+
+
+@dataclass
+class Recreated:
+    """What a re-creation did: the new user_id (None when nobody was created) and what went wrong."""
+
+    new_user_id: str | None = None
+    error: str | None = None
+
+
+GONE_KEPT = "That deleted person's profile is no longer kept (purged, or re-created by another admin)."
+
+
+def recreate_deleted(*, identity: Identity, kept_id: int) -> Recreated:
+    """A new user from a kept profile: same email, name, metadata and roles on the same database
+    connection, then Auth0's password-reset email. The new user_id is recorded next to the old one and in
+    the audit row (attempted first, the outcome after, naming both ids)."""
+    store = runtime.get_audit()
+    try:
+        kept = deleted.kept_person(store, kept_id)
+    except AuditError as exc:
+        return Recreated(error=exc.message)
+    if kept is None:
+        return Recreated(error=GONE_KEPT)
+    old = User(user_id=kept.user_id, email=kept.email, name=kept.name)
+    _require_admin(identity, "recreate", [old])
+    try:
+        body = deleted.create_body(kept)
+    except ValueError as exc:
+        return Recreated(error=str(exc))
+    try:
+        request_id = store.begin(actor=identity.actor, action="recreate", target=_target(old))
+    except AuditError as exc:
+        return Recreated(error=f"Not done: the audit log could not be written ({exc.message}).")
+    recreator = runtime.get_recreator()
+    try:
+        new = recreator.create_user(body)
+    except AdminError as exc:
+        _complete(request_id, ok=False, message=exc.message)
+        return Recreated(error=exc.message)
+    except Exception:
+        log.exception("re-creating %s failed unexpectedly (audit entry %s)", kept.user_id, request_id)
+        _complete(request_id, ok=False, message=UNEXPECTED_IN_AUDIT)
+        raise
+    problems = []
+    try:
+        store.mark_recreated(kept_id, new_user_id=new.user_id)
+    except AuditError as exc:
+        problems.append(f"the new user_id could not be noted next to the old one ({exc.message})")
+    try:
+        recreator.assign_roles(user_id=new.user_id, role_ids=[r.role_id for r in kept.roles if r.role_id])
+    except AdminError as exc:
+        problems.append(f"the roles could not be given back ({exc.message})")
+    try:
+        recreator.send_password_reset(user=new)
+    except AdminError as exc:
+        problems.append(f"the password-reset email was not sent ({exc.message})")
+    runtime.get_directory().forget_standing(new.user_id)
+    runtime.forget_person(new.user_id)
+    done = f"Re-created {kept.who} (was {kept.user_id}) as {new.user_id}"
+    if problems:
+        message = f"{done}, but " + "; ".join(problems) + "."
+        _complete(request_id, ok=False, message=message)
+        return Recreated(new_user_id=new.user_id, error=message)
+    roles = ", ".join(r.name for r in kept.roles) or "no roles"
+    _complete(request_id, ok=True, message=f"{done}, with {roles}; a password-reset email was sent.")
+    return Recreated(new_user_id=new.user_id)
+
+
+def purge_deleted_profiles(*, identity: Identity) -> int:
+    """Remove every kept profile for good now (an admin's choice on the Audit page); audited."""
+    _require_admin(identity, "purge_deleted", [])
+    store = runtime.get_audit()
+    request_id = store.begin(actor=identity.actor, action="purge_deleted", target=None)
+    try:
+        removed = store.purge_deleted(older_than=None)
+    except AuditError as exc:
+        _complete(request_id, ok=False, message=exc.message)
+        raise
+    _complete(request_id, ok=True, message=f"{removed} kept profile(s) of deleted people removed for good.")
+    return removed
 
 
 # --- roles: add to / remove from one person or the ticked rows, one audited change per person ----------

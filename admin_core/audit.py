@@ -71,6 +71,9 @@ ACTIONS: tuple[str, ...] = (
     "sign_in",
     "sign_in_refused",
     "logout",
+    # undo a delete (admin_core.deleted): the re-creation of a kept profile, and a purge of kept ones
+    "recreate",
+    "purge_deleted",
     # new users and invitations (admin_core.invitations)
     "create_user",
     "invite_user",
@@ -234,6 +237,26 @@ audit_events = sa.Table(
     sa.Column("message", sa.Text, nullable=True),
     sa.CheckConstraint("state IN ('attempted', 'ok', 'error')", name="ck_audit_events_state"),
     # SQLite: never reuse the ids of deleted rows.
+    sqlite_autoincrement=True,
+)
+
+# Profiles kept before a delete (admin_core.deleted), for DELETED_PROFILE_DAYS; personal data, so the
+# purge deletes the rows for good. `profile` is the JSON Auth0 returned, without identity-provider tokens.
+deleted_profiles = sa.Table(
+    "deleted_profiles",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("user_id", sa.String, nullable=False, index=True),
+    sa.Column("email", sa.String, nullable=True),
+    sa.Column("name", sa.String, nullable=True),
+    sa.Column("connection", sa.String, nullable=True),
+    sa.Column("deleted_at", UTCDateTime, nullable=False, index=True),
+    sa.Column("deleted_by", sa.String, nullable=False),
+    sa.Column("request_id", sa.String(_REQUEST_ID_MAX), nullable=True),
+    sa.Column("profile", sa.JSON, nullable=False),
+    sa.Column("roles", sa.JSON, nullable=False),
+    sa.Column("recreated_user_id", sa.String, nullable=True),
+    sa.Column("recreated_at", UTCDateTime, nullable=True),
     sqlite_autoincrement=True,
 )
 
@@ -631,6 +654,97 @@ class AuditStore:
         for row in rows:
             writer.writerow([_csv_cell(value, formula_guard) for value in row])
         return buffer.getvalue()
+
+    # ---- deleted profiles (admin_core.deleted) ---------------------------------------------------
+
+    def keep_deleted(
+        self,
+        *,
+        user_id: str,
+        email: str | None,
+        name: str | None,
+        connection: str | None,
+        deleted_by: str,
+        profile: dict[str, Any],
+        roles: list[dict[str, Any]],
+        request_id: str | None = None,
+    ) -> int:
+        """Keep a profile before its delete; returns the row's id (see admin_core.deleted.keep)."""
+        values = {
+            "user_id": user_id,
+            "email": email,
+            "name": name,
+            "connection": connection,
+            "deleted_at": _now(),
+            "deleted_by": deleted_by,
+            "request_id": request_id,
+            "profile": profile,
+            "roles": roles,
+        }
+        doing = "keep the deleted profile"
+        after = "The person was not deleted."
+        self._prepare(doing, after)
+        try:
+            with self._turn(), self._engine.begin() as conn:
+                key = conn.execute(deleted_profiles.insert().values(**values)).inserted_primary_key
+        except exc.SQLAlchemyError as error:
+            raise _audit_error(error, doing, after) from error
+        if not key:
+            raise AuditError(f"Could not {doing}: the database gave no row id. {after}")
+        return int(key[0])
+
+    def forget_kept(self, kept_id: int) -> None:
+        """Remove one kept profile (its delete did not happen after all)."""
+        statement = deleted_profiles.delete().where(deleted_profiles.c.id == kept_id)
+        doing = "remove the kept profile"
+        self._prepare(doing)
+        try:
+            with self._turn(), self._engine.begin() as conn:
+                conn.execute(statement)
+        except exc.SQLAlchemyError as error:
+            raise _audit_error(error, doing) from error
+
+    def deleted_profiles(self, *, limit: int = MAX_PER_PAGE) -> list[dict[str, Any]]:
+        """Kept profiles, newest delete first, each a dict of the table's columns."""
+        statement = (
+            sa.select(deleted_profiles)
+            .order_by(deleted_profiles.c.deleted_at.desc(), deleted_profiles.c.id.desc())
+            .limit(limit)
+        )
+        return self._read(lambda conn: [dict(row) for row in conn.execute(statement).mappings()])
+
+    def deleted_profile(self, kept_id: int) -> dict[str, Any] | None:
+        statement = sa.select(deleted_profiles).where(deleted_profiles.c.id == kept_id)
+        row = self._read(lambda conn: conn.execute(statement).mappings().one_or_none())
+        return None if row is None else dict(row)
+
+    def mark_recreated(self, kept_id: int, *, new_user_id: str) -> None:
+        """Record the user_id of the re-created person next to the old one."""
+        statement = (
+            deleted_profiles.update()
+            .where(deleted_profiles.c.id == kept_id)
+            .values(recreated_user_id=new_user_id, recreated_at=_now())
+        )
+        doing = "record the re-created user"
+        self._prepare(doing)
+        try:
+            with self._turn(), self._engine.begin() as conn:
+                conn.execute(statement)
+        except exc.SQLAlchemyError as error:
+            raise _audit_error(error, doing) from error
+
+    def purge_deleted(self, *, older_than: datetime | None) -> int:
+        """Delete, for good, kept profiles deleted before ``older_than`` (None: every one); returns how many."""
+        statement = deleted_profiles.delete()
+        if older_than is not None:
+            statement = statement.where(deleted_profiles.c.deleted_at < older_than)
+        doing = "purge the kept profiles"
+        self._prepare(doing)
+        try:
+            with self._turn(), self._engine.begin() as conn:
+                return int(conn.execute(statement).rowcount or 0)
+        except exc.SQLAlchemyError as error:
+            raise _audit_error(error, doing) from error
 
     def distinct_actors(self) -> list[str]:
         """Every actor seen (email, or sub when there is no email), sorted case-insensitively."""

@@ -19,11 +19,14 @@ from typing import Any
 import streamlit as st
 
 from admin_core.audit import AuditStore
+from admin_core.auth0.recreate import Recreator
 from admin_core.auth0.roles import RoleDesk
 from admin_core.auth0.support import NOT_ON_PLAN, SessionsNotOnPlan, SupportDesk
 from admin_core.auth0.users import Directory
+from admin_core.deleted import PurgeClock
+from admin_core.deleted import purge as purge_deleted
 from admin_core.domain import User, UserPage, UserQuery
-from admin_core.errors import AdminError, PermissionDenied, SearchCapReached, UserGone
+from admin_core.errors import AdminError, AppError, PermissionDenied, SearchCapReached, UserGone
 from admin_core.logcodes import is_failure
 from admin_core.overview import FiguresStore
 from admin_core.roles import RoleCatalogue
@@ -264,6 +267,35 @@ def forget_person(user_id: str) -> None:
     """After a fix: the person's page and the listings ask Auth0 again."""
     _person_cache().forget(user_id)
     clear_listing()
+
+
+# --- undo a delete: re-creating kept profiles, and their purge -----------------------------------------
+
+
+@st.cache_resource(show_spinner=False)
+def get_recreator() -> Recreator:
+    directory = get_directory()
+    return Recreator(directory=directory, roles=RoleDesk(directory=directory), desk=get_support_desk())
+
+
+@st.cache_resource(show_spinner=False)
+def _purge_clock() -> PurgeClock:
+    return PurgeClock()
+
+
+def purge_deleted_if_due() -> None:
+    """Kept profiles past DELETED_PROFILE_DAYS go for good: at the process's first page load, then at most
+    once a day on any page load (a Streamlit process has no scheduler). A failure is logged, never shown:
+    the next day's first page load tries again."""
+    if not _purge_clock().due():
+        return
+    try:
+        removed = purge_deleted(get_audit(), days=get_settings().deleted_profile_days)
+    except AppError as exc:
+        log.warning("kept profiles of deleted people could not be purged: %s", exc.message)
+        return
+    if removed:
+        log.info("purged %d kept profile(s) of deleted people past their retention", removed)
 
 
 # --- roles: the tenant's catalogue (for the pickers) and the role calls ---------------------------------

@@ -131,6 +131,12 @@ SETTINGS: tuple[SettingSpec, ...] = (
         "`true` only when a reverse proxy in front of the app sets `X-Forwarded-Host` (and strips any sent "
         "by the browser): sign-in then follows the host the proxy reports. `false`: the `Host` header only.",
     ),
+    SettingSpec(
+        "DELETED_PROFILE_DAYS",
+        "30",
+        "Days a deleted person's profile (email, name, metadata, roles) is kept in the audit database so an "
+        "admin can re-create them from the Audit page; older copies are purged. `0` keeps nothing.",
+    ),
 )
 
 
@@ -170,6 +176,7 @@ class Settings:
     # Lower-case `host`, `host:port` or `*.domain` entries, the tenant's own host[:port] among them.
     avatar_hosts: tuple[str, ...] = ()
     trust_proxy_headers: bool = False
+    deleted_profile_days: int = 30
 
     @property
     def issuer(self) -> str:
@@ -351,6 +358,18 @@ def load_settings(
         if not get(specs[name]):
             problems.append(f"{name} is empty: {specs[name].help}")
 
+    deleted_raw = get(specs["DELETED_PROFILE_DAYS"])
+    try:
+        deleted_days = int(deleted_raw)
+        if not 0 <= deleted_days <= 36_500:
+            raise ValueError
+    except ValueError:
+        deleted_days = 0
+        problems.append(
+            f"DELETED_PROFILE_DAYS {deleted_raw!r} is not usable: give a whole number of days, 0 to keep "
+            "nothing, e.g. 30."
+        )
+
     if problems:
         raise SettingsError(problems, nothing_configured=not given_any)
 
@@ -374,4 +393,5 @@ def load_settings(
         session_idle_minutes=numbers["SESSION_IDLE_MINUTES"],
         avatar_hosts=tuple(dict.fromkeys(avatar_hosts)),
         trust_proxy_headers=trust_raw in _TRUE,
+        deleted_profile_days=deleted_days,
     )

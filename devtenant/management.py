@@ -381,19 +381,19 @@ def routes(tenant: Tenant) -> list[Route]:
 
     from devtenant import creation_api, roles_api, support_api
 
-    before = (
+    return (
         support_api.routes(tenant, guarded)
-        + creation_api.routes(tenant, guarded)
         + roles_api.routes(tenant, guarded)
+        + creation_api.routes(tenant, guarded)
+        + [
+            Route("/api/v2/users", list_users, methods=["GET"]),
+            Route("/api/v2/users-by-email", users_by_email, methods=["GET"]),
+            Route("/api/v2/users/{id}/roles", user_roles, methods=["GET"]),
+            Route("/api/v2/users/{id}", get_user, methods=["GET"]),
+            Route("/api/v2/users/{id}", patch_user, methods=["PATCH"]),
+            Route("/api/v2/users/{id}", delete_user, methods=["DELETE"]),
+            Route("/api/v2/roles", list_roles, methods=["GET"]),
+            Route("/api/v2/roles/{role_id}/users", role_users, methods=["GET"]),
+            Route("/api/v2/roles/{role_id}", get_role, methods=["GET"]),
+        ]
     )
-    return before + [
-        Route("/api/v2/users", list_users, methods=["GET"]),
-        Route("/api/v2/users-by-email", users_by_email, methods=["GET"]),
-        Route("/api/v2/users/{id}/roles", user_roles, methods=["GET"]),
-        Route("/api/v2/users/{id}", get_user, methods=["GET"]),
-        Route("/api/v2/users/{id}", patch_user, methods=["PATCH"]),
-        Route("/api/v2/users/{id}", delete_user, methods=["DELETE"]),
-        Route("/api/v2/roles", list_roles, methods=["GET"]),
-        Route("/api/v2/roles/{role_id}/users", role_users, methods=["GET"]),
-        Route("/api/v2/roles/{role_id}", get_role, methods=["GET"]),
-    ]

@@ -58,8 +58,8 @@ def create_app(config: Config, tenant: Tenant | None = None):
         + oidc.routes(tenant)
         + management.routes(tenant)
         + support_api.dev_routes(tenant)
-        + creation_api.dev_routes(tenant)
         + roles_api.dev_routes(tenant)
+        + creation_api.dev_routes(tenant)
         + reset.routes(tenant)
         + [Route("/avatars/{key}.svg", avatar, methods=["GET"])]
     )

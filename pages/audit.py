@@ -13,6 +13,7 @@ from admin_core import runtime
 from admin_core.audit import ACTIONS, AuditError, AuditEvent, AuditPage, AuditStore
 from admin_core.domain import PAGE_SIZES  # the same sizes as the Users page
 from admin_core.ui.chrome import show_error
+from admin_core.ui.deleted import deleted_people
 from admin_core.ui.gate import require_access
 from admin_core.ui.pager import render_pager
 
@@ -35,6 +36,8 @@ ACTION_LABELS = {
     "sign_in": "Sign-in",
     "sign_in_refused": "Sign-in refused",
     "logout": "Log out",
+    "recreate": "Re-create a deleted person",
+    "purge_deleted": "Remove kept profiles",
     "create_user": "New user",
     "invite_user": "Invitation",
     "bulk_invite": "Bulk invitation",
@@ -221,3 +224,4 @@ store, actors = open_store()
 filters, per_page = controls(actors)
 result, page_number = load(store, filters, per_page)
 entries(store, filters, result, page_number)
+deleted_people(identity)

@@ -60,6 +60,7 @@ def gate(*, admin: bool = False) -> Identity:
         chrome.show_error(ADMINS_ONLY)
         _offer_pages_on_a_direct_run()
         st.stop()
+    runtime.purge_deleted_if_due()  # undo a delete: kept profiles past their retention, once a day
     return identity
 
 

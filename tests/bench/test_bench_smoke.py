@@ -15,20 +15,27 @@ ROOT = Path(__file__).resolve().parents[2]
 # none for a warm one. A dev tenant of N generated users also holds the 3 staff accounts.
 ONE_REQUEST = {"management_requests": 1, "requests": {"GET /api/v2/users": 1}, "token_grants": {}}
 NO_REQUEST = {"management_requests": 0, "requests": {}, "token_grants": {}}
+# Undo a delete (DELETED_PROFILE_DAYS > 0): before the DELETE the person's profile and roles are read fresh
+# (GET /users/{id}, GET /users/{id}/roles) and kept in the audit database.
 DELETE_AND_REFETCH = {
-    "management_requests": 2,
-    "requests": {"DELETE /api/v2/users/{id}": 1, "GET /api/v2/users": 1},
-    "token_grants": {},
-}
-# The first change of a session also asks Auth0 whether the admin is still an admin and not blocked (their
-# user and roles); that answer is kept 60 s, so the second delete costs only the DELETE and the refetch.
-FIRST_DELETE = {
     "management_requests": 4,
     "requests": {
         "DELETE /api/v2/users/{id}": 1,
         "GET /api/v2/users": 1,
         "GET /api/v2/users/{id}": 1,
         "GET /api/v2/users/{id}/roles": 1,
+    },
+    "token_grants": {},
+}
+# The first change of a session also asks Auth0 whether the admin is still an admin and not blocked (their
+# user and roles); that answer is kept 60 s, so the second delete costs only the DELETE and the refetch.
+FIRST_DELETE = {
+    "management_requests": 6,
+    "requests": {
+        "DELETE /api/v2/users/{id}": 1,
+        "GET /api/v2/users": 1,
+        "GET /api/v2/users/{id}": 2,  # the admin's standing, and the kept profile (undo a delete)
+        "GET /api/v2/users/{id}/roles": 2,
     },
     "token_grants": {},
 }

@@ -172,6 +172,12 @@ def cases(people: dict, raw) -> list[tuple[str, str, str, dict]]:
         ("DELETE", "/users/{user_id}/sessions", f"/users/{q(sess)}/sessions", {}),
         ("DELETE", "/users/{user_id}/refresh-tokens", f"/users/{q(sess)}/refresh-tokens", {}),
         ("DELETE", "/users/{user_id}/refresh-tokens", f"/users/{nobody}/refresh-tokens", {}),
+        ("POST", "/users/{id}/roles", f"/users/{q(staff)}/roles", {"json": {"roles": [role_id]}}),
+        ("POST", "/users/{id}/roles", f"/users/{q(staff)}/roles", {"json": {"roles": []}}),
+        ("POST", "/users/{id}/roles", f"/users/{q(staff)}/roles", {"json": {"roles": ["rol_nope"]}}),
+        ("POST", "/users/{id}/roles", f"/users/{nobody}/roles", {"json": {"roles": [role_id]}}),
+        ("DELETE", "/users/{id}/roles", f"/users/{q(staff)}/roles", {"json": {"roles": [role_id]}}),
+        ("DELETE", "/users/{id}/roles", f"/users/{nobody}/roles", {"json": {"roles": [role_id]}}),
         # a checkpoint page with `next` (the last page, without it, fits both of the OAS's oneOf objects)
         ("GET", "/connections", "/connections", {"params": {"strategy": "auth0", "take": 1}}),
         ("GET", "/connections", "/connections", {"params": {"per_page": 2, "include_totals": "true"}}),
@@ -180,12 +186,6 @@ def cases(people: dict, raw) -> list[tuple[str, str, str, dict]]:
         ("POST", "/users", "/users", {"json": NEW_USER}),
         ("POST", "/users", "/users", {"json": {**NEW_USER, "password": "weak"}}),
         ("POST", "/users", "/users", {"json": {**NEW_USER, "email": "admin@example.com"}}),
-        ("POST", "/users/{id}/roles", f"/users/{q(staff)}/roles", {"json": {"roles": [role_id]}}),
-        ("POST", "/users/{id}/roles", f"/users/{q(staff)}/roles", {"json": {"roles": []}}),
-        ("POST", "/users/{id}/roles", f"/users/{q(staff)}/roles", {"json": {"roles": ["rol_nope"]}}),
-        ("POST", "/users/{id}/roles", f"/users/{nobody}/roles", {"json": {"roles": [role_id]}}),
-        ("DELETE", "/users/{id}/roles", f"/users/{q(staff)}/roles", {"json": {"roles": [role_id]}}),
-        ("DELETE", "/users/{id}/roles", f"/users/{nobody}/roles", {"json": {"roles": [role_id]}}),
         ("DELETE", "/users/{id}", f"/users/{q(staff)}", {}),
     ]
 
