@@ -18,8 +18,11 @@ from admin_core.auth import (
     rerun_if_session_ended,
     role_from_names,
 )
+from admin_core.auth0.creation import AlreadyExists
 from admin_core.domain import User
 from admin_core.errors import AdminError, NotAllowed, UserGone
+from admin_core.newusers import BulkReport, BulkRow, DatabaseConnection, Invitation, email_problem
+from admin_core.passwords import problems, random_password
 from admin_core.roles import RoleInfo, last_admin_message, self_demotion_message
 from admin_core.support import ResetLink
 
@@ -494,4 +497,137 @@ def _each(users: Sequence[User], one) -> ActionReport:
         done = one(user)
         report.done += done.done
         report.failed += done.failed
+    return report
+
+
+# --- new users and invitations: each audited like a delete (the new user_id in the row, never a password or
+# a link). A password is checked against the connection's policy before it is sent; an invited person is
+# created with a random password nobody sees and gets a password-change ticket (mark_email_as_verified,
+# back to APP_URL): a link the admin hands over (shown once) or Auth0's reset email.
+
+LINK = "link"
+EMAIL = "email"
+
+
+def _connection(name: str) -> DatabaseConnection:
+    for connection in runtime.database_connections():
+        if connection.name == name:
+            return connection
+    raise NotAllowed(f"{name} is not a database connection of this tenant, so users cannot be created in it.")
+
+
+def _placeholder(email: str, name: str | None) -> User:
+    return User(user_id="", email=email, name=name)
+
+
+def _begin(identity: Identity, action: str, email: str, name: str | None) -> str:
+    try:
+        return runtime.get_audit().begin(
+            actor=identity.actor, action=action, target=Target(user_id="", email=email, name=name)
+        )
+    except AuditError as exc:
+        raise NotAllowed(f"Not done: the audit log could not be written ({exc.message}).") from None
+
+
+def _checked(email: str, name: str | None) -> tuple[str, str | None]:
+    email = (email or "").strip().lower()
+    problem = email_problem(email)
+    if problem:
+        raise NotAllowed(problem)
+    return email, (name or "").strip() or None
+
+
+def create_user(*, identity: Identity, connection: str, email: str, name: str | None, password: str) -> User:
+    """A user with the password the admin chose (checked against the connection's policy first).
+
+    Raises the AdminError in words (AlreadyExists carries the existing user_id)."""
+    email, name = _checked(email, name)
+    _require_admin(identity, "create_user", [_placeholder(email, name)])
+    policy = _connection(connection).policy
+    if policy is not None:
+        unmet = problems(password, policy)
+        if unmet:
+            raise NotAllowed("The password does not meet the connection's policy: " + " ".join(unmet))
+    request_id = _begin(identity, "create_user", email, name)
+    try:
+        user = runtime.get_creator().create_user(
+            connection=connection, email=email, name=name, password=password, verify_email=True
+        )
+    except AdminError as exc:
+        _complete(request_id, ok=False, message=exc.message)
+        raise
+    except Exception:
+        log.exception("create_user failed unexpectedly (audit entry %s)", request_id)
+        _complete(request_id, ok=False, message=UNEXPECTED_IN_AUDIT)
+        raise
+    _complete(request_id, ok=True, message=f"Created {user.user_id} on {connection}.")
+    runtime.clear_listing()
+    return user
+
+
+def _invite_one(
+    identity: Identity, action: str, connection: DatabaseConnection, email: str, name: str | None, how: str
+) -> Invitation:
+    request_id = _begin(identity, action, email, name)
+    made = runtime.get_creator()
+    try:
+        user = made.create_user(
+            connection=connection.name,
+            email=email,
+            name=name,
+            password=random_password(connection.policy),
+            verify_email=False,  # the ticket marks the address verified; one message is enough
+        )
+    except AdminError as exc:
+        _complete(request_id, ok=False, message=exc.message)
+        raise
+    except Exception:
+        log.exception("%s failed unexpectedly (audit entry %s)", action, request_id)
+        _complete(request_id, ok=False, message=UNEXPECTED_IN_AUDIT)
+        raise
+    runtime.clear_listing()
+    try:
+        if how == EMAIL:
+            runtime.get_support_desk().send_password_reset(user=user)
+            invitation = Invitation(user=user, emailed=True)
+        else:
+            invitation = made.invitation_link(user=user, result_url=runtime.get_settings().app_url or None)
+    except AdminError as exc:
+        message = (
+            f"{user.user_id} was created, but the invitation could not be made: {exc.message} Open their "
+            "page to send a password reset email or make a reset link."
+        )
+        _complete(request_id, ok=False, message=message)
+        raise AdminError(message) from None
+    what = "reset email sent" if invitation.emailed else "invitation link made"
+    _complete(request_id, ok=True, message=f"Created {user.user_id} on {connection.name}; {what}.")
+    return invitation
+
+
+def invite_user(
+    *, identity: Identity, connection: str, email: str, name: str | None, how: str = LINK
+) -> Invitation:
+    """Create the person with a random password nobody sees, then a link (shown once) or Auth0's email."""
+    email, name = _checked(email, name)
+    _require_admin(identity, "invite_user", [_placeholder(email, name)])
+    return _invite_one(identity, "invite_user", _connection(connection), email, name, how)
+
+
+def bulk_invite(
+    *, identity: Identity, connection: str, rows: Sequence[BulkRow], how: str = LINK
+) -> BulkReport:
+    """Invite each good row (one audited change each); people Auth0 already has are skipped and listed."""
+    good = [row for row in rows if row.problem is None]
+    _require_admin(identity, "bulk_invite", [_placeholder(r.email, r.name) for r in good])
+    target = _connection(connection)
+    report = BulkReport()
+    for row in good:
+        try:
+            report.invited.append(
+                (row, _invite_one(identity, "bulk_invite", target, row.email, row.name, how))
+            )
+        except AlreadyExists as exc:
+            report.skipped.append((row, exc.user_id))
+        except AdminError as exc:
+            report.failed.append((row, exc.message))
     return report

@@ -19,6 +19,7 @@ from typing import Any
 import streamlit as st
 
 from admin_core.audit import AuditStore
+from admin_core.auth0.creation import Creator
 from admin_core.auth0.recreate import Recreator
 from admin_core.auth0.roles import RoleDesk
 from admin_core.auth0.support import NOT_ON_PLAN, SessionsNotOnPlan, SupportDesk
@@ -28,6 +29,7 @@ from admin_core.deleted import purge as purge_deleted
 from admin_core.domain import User, UserPage, UserQuery
 from admin_core.errors import AdminError, AppError, PermissionDenied, SearchCapReached, UserGone
 from admin_core.logcodes import is_failure
+from admin_core.newusers import DatabaseConnection
 from admin_core.overview import FiguresStore
 from admin_core.roles import RoleCatalogue
 from admin_core.settings import Settings, load_settings
@@ -313,3 +315,23 @@ def role_catalogue() -> RoleCatalogue:
     """Every role of the tenant (`GET /api/v2/roles`, pages of 50), shared by every session for a minute;
     a failure is raised (AdminError, in words) and never kept."""
     return get_directory().paced(get_role_desk().catalogue)
+
+
+# --- new users: the tenant's database connections --------------------------------------------------------
+
+CONNECTIONS_TTL_SECONDS = 60
+
+
+@st.cache_resource(show_spinner=False)
+def get_creator() -> Creator:
+    return Creator(directory=get_directory())
+
+
+@st.cache_resource(ttl=CONNECTIONS_TTL_SECONDS, show_spinner=False)
+def database_connections() -> tuple[DatabaseConnection, ...]:
+    """The tenant's database connections, asked once a minute (process-wide); failures are never kept."""
+    return get_creator().database_connections()
+
+
+def forget_connections() -> None:
+    database_connections.clear()

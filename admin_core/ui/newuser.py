@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 import pandas as pd
 import streamlit as st
 
-from admin_core import invitations
+from admin_core import actions, runtime
 from admin_core.auth import Identity
 from admin_core.errors import AdminError
 from admin_core.newusers import BulkReport, DatabaseConnection, Invitation, parse_bulk
@@ -33,8 +33,8 @@ HOW = {
     "password": "Set a password now",
 }
 DELIVERY = {
-    invitations.LINK: "Show me a link to give them (shown once)",
-    invitations.EMAIL: "Auth0 emails them a link to set their password",
+    actions.LINK: "Show me a link to give them (shown once)",
+    actions.EMAIL: "Auth0 emails them a link to set their password",
 }
 NO_POLICY = (
     "Auth0 did not send this connection's password policy (the app's grant lacks read:connections_options), "
@@ -51,7 +51,7 @@ def heading() -> None:
 def connections() -> tuple[DatabaseConnection, ...]:
     """The tenant's database connections, or the reason in words (and none)."""
     try:
-        found = invitations.database_connections()
+        found = runtime.database_connections()
     except AdminError as exc:
         show_error(exc)
         return ()
@@ -98,7 +98,7 @@ def _create(identity: Identity, connection: str) -> None:
     email, name = state.get("newuser.email", ""), state.get("newuser.name", "")
     try:
         if state.get("newuser.how") == "password":
-            user = invitations.create_user(
+            user = actions.create_user(
                 identity=identity,
                 connection=connection,
                 email=email,
@@ -108,8 +108,8 @@ def _create(identity: Identity, connection: str) -> None:
             state[RESULT] = Invitation(user=user)
             state[TOAST] = f"Created {user.email}: they can sign in with the password you set."
         else:
-            how = state.get("newuser.delivery") or invitations.LINK
-            invitation = invitations.invite_user(
+            how = state.get("newuser.delivery") or actions.LINK
+            invitation = actions.invite_user(
                 identity=identity, connection=connection, email=email, name=name, how=how
             )
             state[RESULT] = invitation
@@ -174,7 +174,7 @@ def _bulk_text() -> str:
 def _bulk_create(identity: Identity, connection: str, how: str) -> None:
     rows = parse_bulk(st.session_state.get(BULK_PREVIEW) or "")
     try:
-        report = invitations.bulk_invite(identity=identity, connection=connection, rows=rows, how=how)
+        report = actions.bulk_invite(identity=identity, connection=connection, rows=rows, how=how)
     except AdminError as exc:
         st.session_state[ERROR] = (exc.message, None)
         return
@@ -224,7 +224,7 @@ def bulk(identity: Identity, found: tuple[DatabaseConnection, ...]) -> None:
         "The invitations", list(DELIVERY), format_func=DELIVERY.__getitem__, key="newuser.bulk_how"
     )
     if report is not None:
-        _report(report, with_links=how == invitations.LINK)
+        _report(report, with_links=how == actions.LINK)
     connection = _picked(found, "newuser.bulk_connection")
     st.text_area("Emails and names", key=BULK_TEXT, placeholder="ada@example.com, Ada Lovelace")
     st.file_uploader("or a CSV file", type=["csv", "txt"], key=BULK_FILE)

@@ -11,7 +11,7 @@ from urllib.parse import quote
 
 import pytest
 
-from admin_core import invitations, runtime
+from admin_core import actions, runtime
 from admin_core.auth import Identity, Role
 from admin_core.errors import AdminError, NotAllowed
 from admin_core.newusers import parse_bulk
@@ -39,9 +39,9 @@ def identity_of(tenant, email: str, role: Role) -> Identity:
 
 @pytest.fixture(autouse=True)
 def no_connections_cached():
-    invitations.forget_connections()
+    runtime.forget_connections()
     yield
-    invitations.forget_connections()
+    runtime.forget_connections()
 
 
 @pytest.fixture
@@ -70,12 +70,12 @@ def by_email(tenant, email: str) -> dict | None:
 
 
 def test_the_database_connections_and_their_policies_are_listed(app_env, fresh_tenant):
-    found = {c.name: c for c in invitations.database_connections()}
+    found = {c.name: c for c in runtime.database_connections()}
     assert set(found) == {DB, CONTRACTORS}
     assert found[DB].policy.level == "good"
     assert found[CONTRACTORS].policy.level == "excellent" and found[CONTRACTORS].policy.length == 12
     before = fresh_tenant.stats()["management_requests"]
-    invitations.database_connections()
+    runtime.database_connections()
     assert fresh_tenant.stats()["management_requests"] == before  # asked once a minute
 
 
@@ -83,7 +83,7 @@ def test_the_database_connections_and_their_policies_are_listed(app_env, fresh_t
 
 
 def test_an_admin_creates_a_user_with_a_password_who_can_then_sign_in(app_env, fresh_tenant, admin):
-    user = invitations.create_user(
+    user = actions.create_user(
         identity=admin, connection=DB, email=" Grace@Example.org ", name="Grace Hopper", password="Abcdefg1!"
     )
     assert user.email == "grace@example.org" and user.name == "Grace Hopper" and user.user_id
@@ -94,10 +94,10 @@ def test_an_admin_creates_a_user_with_a_password_who_can_then_sign_in(app_env, f
 
 
 def test_a_password_below_the_policy_is_refused_before_anything_is_sent(app_env, fresh_tenant, admin):
-    invitations.database_connections()
+    runtime.database_connections()
     before = fresh_tenant.stats()["requests"].get("POST /api/v2/users", 0)
     with pytest.raises(NotAllowed) as refused:
-        invitations.create_user(
+        actions.create_user(
             identity=admin, connection=CONTRACTORS, email="c@example.org", name=None, password="Abcdefg1!"
         )
     assert "at least 12 characters" in refused.value.message
@@ -108,10 +108,10 @@ def test_a_password_below_the_policy_is_refused_before_anything_is_sent(app_env,
 def test_auth0s_own_refusal_of_a_password_is_shown_in_words(app_env, fresh_tenant, admin):
     """The app read the policy as "low"; meanwhile Auth0's is "excellent": Auth0 refuses, the app says so."""
     fresh_tenant._call("PUT", f"/__dev/connections/{DB}", json={"passwordPolicy": "low"})
-    invitations.database_connections()
+    runtime.database_connections()
     fresh_tenant._call("PUT", f"/__dev/connections/{DB}", json={"passwordPolicy": "excellent"})
     with pytest.raises(AdminError) as refused:
-        invitations.create_user(
+        actions.create_user(
             identity=admin, connection=DB, email="w@example.org", name=None, password="sixsix"
         )
     assert "PasswordStrengthError: Password is too weak" in refused.value.message
@@ -123,7 +123,7 @@ def test_auth0s_own_refusal_of_a_password_is_shown_in_words(app_env, fresh_tenan
 def test_a_duplicate_email_is_auth0s_409_in_words_with_the_existing_person(app_env, fresh_tenant, admin):
     existing = by_email(fresh_tenant, "staff@example.com")
     with pytest.raises(AdminError) as refused:
-        invitations.create_user(
+        actions.create_user(
             identity=admin, connection=DB, email="staff@example.com", name=None, password="Abcdefg1!"
         )
     assert "already has a user with this email" in refused.value.message
@@ -133,13 +133,13 @@ def test_a_duplicate_email_is_auth0s_409_in_words_with_the_existing_person(app_e
 
 def test_a_viewer_is_refused_below_the_ui(app_env, fresh_tenant, viewer):
     with pytest.raises(NotAllowed):
-        invitations.create_user(
+        actions.create_user(
             identity=viewer, connection=DB, email="v@example.org", name=None, password="Abcdefg1!"
         )
     with pytest.raises(NotAllowed):
-        invitations.invite_user(identity=viewer, connection=DB, email="v@example.org", name=None)
+        actions.invite_user(identity=viewer, connection=DB, email="v@example.org", name=None)
     with pytest.raises(NotAllowed):
-        invitations.bulk_invite(identity=viewer, connection=DB, rows=parse_bulk("v@example.org"))
+        actions.bulk_invite(identity=viewer, connection=DB, rows=parse_bulk("v@example.org"))
     assert by_email(fresh_tenant, "v@example.org") is None
     assert fresh_tenant.stats()["requests"].get("POST /api/v2/users", 0) == 0
 
@@ -148,7 +148,7 @@ def test_a_viewer_is_refused_below_the_ui(app_env, fresh_tenant, viewer):
 
 
 def test_an_invited_person_sets_a_password_with_the_link_and_signs_in(app_env, fresh_tenant, admin):
-    invitation = invitations.invite_user(identity=admin, connection=DB, email="ada@example.org", name="Ada")
+    invitation = actions.invite_user(identity=admin, connection=DB, email="ada@example.org", name="Ada")
     assert invitation.link and invitation.expires_at and not invitation.emailed
     assert "ticket=" not in repr(invitation)  # the link is kept out of logs and reprs
     created = by_email(fresh_tenant, "ada@example.org")
@@ -163,14 +163,14 @@ def test_an_invited_person_sets_a_password_with_the_link_and_signs_in(app_env, f
 
 
 def test_the_random_password_is_unknown_so_nobody_signs_in_before_the_link(app_env, fresh_tenant, admin):
-    invitations.invite_user(identity=admin, connection=CONTRACTORS, email="x@example.org", name=None)
+    actions.invite_user(identity=admin, connection=CONTRACTORS, email="x@example.org", name=None)
     for guess in ("devtenant", "", "password"):
         assert fresh_tenant.try_sign_in("x@example.org", guess).status_code != 302
 
 
 def test_an_invitation_by_auth0s_reset_email(app_env, fresh_tenant, admin):
-    invitation = invitations.invite_user(
-        identity=admin, connection=DB, email="em@example.org", name=None, how=invitations.EMAIL
+    invitation = actions.invite_user(
+        identity=admin, connection=DB, email="em@example.org", name=None, how=actions.EMAIL
     )
     assert invitation.emailed and invitation.link is None
     (mail,) = fresh_tenant.outbox()
@@ -181,7 +181,7 @@ def test_an_invitation_by_auth0s_reset_email(app_env, fresh_tenant, admin):
 
 def test_an_invitation_to_a_present_email_is_refused_and_nothing_changes(app_env, fresh_tenant, admin):
     with pytest.raises(AdminError) as refused:
-        invitations.invite_user(identity=admin, connection=DB, email="admin@example.com", name=None)
+        actions.invite_user(identity=admin, connection=DB, email="admin@example.com", name=None)
     assert refused.value.user_id == admin.sub
     assert fresh_tenant.try_sign_in("admin@example.com", "devtenant").status_code == 302
 
@@ -193,7 +193,7 @@ def test_bulk_invite_creates_the_new_skips_the_present_and_lists_each_row(app_en
     staff = by_email(fresh_tenant, "staff@example.com")
     text = "email,name\nb1@example.org,Bee One\nstaff@example.com,Staff\nnot-an-email\nb2@example.org\n"
     parsed = parse_bulk(text)
-    report = invitations.bulk_invite(identity=admin, connection=DB, rows=parsed)
+    report = actions.bulk_invite(identity=admin, connection=DB, rows=parsed)
     assert [r.email for r, _ in report.invited] == ["b1@example.org", "b2@example.org"]
     assert [(r.email, uid) for r, uid in report.skipped] == [("staff@example.com", staff["user_id"])]
     assert report.failed == []
@@ -232,7 +232,7 @@ def test_a_fault_on_each_creation_call_is_a_sentence_and_an_error_row(
 ):
     runtime.get_directory().actor_standing(admin.sub)  # the actor's check is not the call under test
     if call != "connections":
-        invitations.database_connections()
+        runtime.database_connections()
     fault, expected = KINDS[kind]
     method, path = {
         "connections": ("GET", "/api/v2/connections"),
@@ -241,7 +241,7 @@ def test_a_fault_on_each_creation_call_is_a_sentence_and_an_error_row(
     }[call]
     fresh_tenant.add_fault(method=method, path=path, times=1, **fault)
     with pytest.raises(AdminError) as failed:
-        invitations.invite_user(identity=fault_env and admin, connection=DB, email="f@example.org", name=None)
+        actions.invite_user(identity=fault_env and admin, connection=DB, email="f@example.org", name=None)
     assert_sentence(failed.value.message, expected)
     audit = rows(fault_env, "invite_user")
     if call == "connections":
@@ -252,8 +252,8 @@ def test_a_fault_on_each_creation_call_is_a_sentence_and_an_error_row(
     if call == "ticket":
         assert "was created, but the invitation could not be made" in failed.value.message
     fresh_tenant.clear_faults()
-    invitations.forget_connections()
-    assert invitations.database_connections()  # and the next call works
+    runtime.forget_connections()
+    assert runtime.database_connections()  # and the next call works
 
 
 # --- the page (AppTest, app.py on every rerun) ------------------------------------------------------------
@@ -351,11 +351,11 @@ def test_a_create_is_never_retried_even_when_retries_are_on(fresh_tenant, tmp_pa
         monkeypatch.setenv(key, value)
     clear_app_caches()
     try:
-        invitations.database_connections()
+        runtime.database_connections()
         fresh_tenant.add_fault(method="POST", path="/api/v2/users", status=503, times=1)
         before = fresh_tenant.stats()["requests"].get("POST /api/v2/users", 0)
         with pytest.raises(AdminError) as failed:
-            invitations.invite_user(identity=admin, connection=DB, email="once@example.org", name=None)
+            actions.invite_user(identity=admin, connection=DB, email="once@example.org", name=None)
         assert "(HTTP 503)" in failed.value.message
         assert fresh_tenant.stats()["requests"].get("POST /api/v2/users", 0) == before + 1
     finally:

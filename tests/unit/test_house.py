@@ -137,6 +137,29 @@ def test_the_core_of_admin_core_imports_no_streamlit():
         assert "streamlit" not in imported_modules(path), path
 
 
+def test_the_core_and_the_sdk_wrapper_import_nothing_above_them():
+    """The core (and admin_core/auth0/) may not reach up into the session layer or the UI: a change that
+    needs the session (the identity, the caches, the audit trail of an action) belongs in actions.py."""
+    above = {"admin_core.auth", "admin_core.runtime", "admin_core.actions", "admin_core.ui"}
+    core = [
+        path
+        for path in (ROOT / "admin_core").rglob("*.py")
+        if "ui" not in path.relative_to(ROOT / "admin_core").parts[:-1]
+        and path.name not in SESSION_LAYER_FILES
+    ]
+    for path in core:
+        tree = ast.parse(path.read_text())
+        targets: set[str] = set()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                targets |= {alias.name for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                targets.add(node.module)
+                targets |= {f"{node.module}.{alias.name}" for alias in node.names}
+        reached = sorted(t for t in targets if any(t == a or t.startswith(a + ".") for a in above))
+        assert not reached, (str(path.relative_to(ROOT)), reached)
+
+
 def test_pages_read_top_to_bottom_as_layout():
     """A page's top level is calls in order (its parts are named functions): no loop, try or with there,
     and an `if` holds only calls."""
