@@ -71,6 +71,9 @@ ACTIONS: tuple[str, ...] = (
     "sign_in",
     "sign_in_refused",
     "logout",
+    # issue 16: metadata and profile edits (admin_core.actions.save_metadata / save_profile)
+    "edit_metadata",
+    "edit_profile",
 )
 #: Row states: ``attempted`` until ``complete()`` turns it into ``ok`` or ``error``.
 STATES: tuple[str, ...] = ("attempted", "ok", "error")
