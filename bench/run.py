@@ -94,7 +94,7 @@ def quiet_streamlit() -> None:
 def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
     quiet_streamlit()
-    from bench import appviews, report
+    from bench import appviews, metadata_save, report
     from bench.env import app_settings, run_app_script_every_time, share_script_cache
     from tests.support.devtenant_proc import DevTenant
 
@@ -130,6 +130,8 @@ def main(argv: list[str] | None = None) -> int:
                         entry["tokens"] = appviews.token_grants(tenant, reruns=8 if args.quick else 40)
                         log(f"{size:,}: the person's file (support desk), cold and warm")
                         entry["person"] = appviews.person_file_cost(tenant)
+                        log(f"{size:,}: a metadata save and the refetch of the person")
+                        entry["metadata_save"] = metadata_save.metadata_save_cost(tenant)
                     if "timing" in args.parts:
                         log(f"{size:,}: warm reruns ({args.reruns} each, interleaved with the floors)")
                         entry["timing"] = appviews.warm_reruns(tenant, reruns=args.reruns)
