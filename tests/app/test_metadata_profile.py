@@ -5,7 +5,9 @@ fault kind on the save's two requests."""
 from __future__ import annotations
 
 import json
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
@@ -107,6 +109,31 @@ def test_a_save_on_a_stale_copy_is_refused_and_overwrites_nothing(app_env, fresh
     fresh = runtime.person_file(person.user_id).user  # the page now has Auth0's copy: a save on it works
     edit = prepare("app_metadata", shown=fresh.app_metadata, text='{"plan": "mine"}')
     assert actions.save_metadata(identity=admin, user=fresh, edit=edit).failed == []
+
+
+def test_two_saves_at_once_on_the_same_copy_one_wins_the_other_is_refused(app_env, fresh_tenant, admin):
+    """Two admins' sessions (threads of one app process) saving the same opened copy at the same moment:
+    the per-person lock makes the second re-read after the first PATCH, so it is refused, not applied."""
+    person = a_person(fresh_tenant)
+    runtime.get_directory().actor_standing(admin.sub)
+    opened = runtime.person_file(person.user_id).user
+    time.sleep(0.005)
+    # Each stale-check read takes 300 ms: without the lock both reads would see the opened copy.
+    fresh_tenant.add_fault(method="GET", path=f"/api/v2/users/{person.user_id}", times=2, delay_ms=300)
+    start = threading.Barrier(2)
+
+    def save(value: str):
+        edit = prepare("app_metadata", shown=opened.app_metadata, text=json.dumps({"who": value}))
+        start.wait()
+        return actions.save_metadata(identity=admin, user=opened, edit=edit)
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        reports = list(pool.map(save, ["first", "second"]))
+    assert sorted(len(r.done) for r in reports) == [0, 1]
+    (loser,) = [r for r in reports if r.failed]
+    assert "changed by someone else since you opened it" in loser.failed[0][1]
+    assert requests(fresh_tenant, PATCH) == 1
+    assert stored(fresh_tenant, person.user_id)["app_metadata"]["who"] in ("first", "second")
 
 
 def test_auth0s_own_refusal_is_shown_in_its_words(app_env, fresh_tenant, admin):
