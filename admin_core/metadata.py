@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -307,8 +308,8 @@ class ProfileEdit:
 
 
 def prepare_profile(
-    current: dict[str, str | None],
-    typed: dict[str, str | None],
+    current: Mapping[str, str | None],
+    typed: Mapping[str, str | None],
     *,
     database: bool,
     verify_email: bool = False,

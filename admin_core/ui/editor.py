@@ -50,6 +50,24 @@ def reopen() -> None:
     st.session_state[GENERATION] = _generation() + 1
 
 
+def _untouched(user: User, generation: int) -> bool:
+    """Whether the admin has typed nothing yet in this person's editors (a widget keeps what was typed)."""
+    for field in METADATA_FIELDS:
+        typed = st.session_state.get(f"editor.{field}.{user.user_id}.{generation}")
+        if typed is not None and typed != dumps(getattr(user, field)):
+            return False
+    for field in PROFILE_WORDS:
+        typed = st.session_state.get(f"editor.p.{field}.{user.user_id}.{generation}")
+        if typed is not None and typed != (_current(user, field) or ""):
+            return False
+    return True
+
+
+def _current(user: User, field: str) -> str | None:
+    value = user.profile.get(field) if field == "phone_number" else getattr(user, field, None)
+    return value if isinstance(value, str) else None
+
+
 def section(file: PersonFile, identity: Identity) -> None:
     """The editors, for admins only; viewers keep the read-only profile above."""
     if not identity.can_change:
@@ -59,6 +77,10 @@ def section(file: PersonFile, identity: Identity) -> None:
         st.session_state[OPENED] = (file.user.user_id, file.user)
     user: User = st.session_state[OPENED][1]
     generation = _generation()
+    if user.updated_at != file.user.updated_at and _untouched(user, generation):
+        reopen()  # nothing typed yet: edit Auth0's newer copy without asking
+        st.session_state[OPENED] = (file.user.user_id, file.user)
+        user, generation = file.user, _generation()
     st.subheader("Edit")
     if user.updated_at != file.user.updated_at:
         st.warning(
@@ -131,13 +153,12 @@ def profile_form(user: User, generation: int) -> None:
     fields = ["name", "given_name", "family_name", "nickname", "picture"]
     if database:
         fields += ["email", "phone_number"]
-    current = {
-        f: (getattr(user, f, None) if f != "phone_number" else user.profile.get("phone_number"))
-        for f in fields
-    }
+    current = {f: _current(user, f) for f in fields}
     with st.form(key=f"editor.profile.{user.user_id}.{generation}"):
         typed = {
-            f: st.text_input(PROFILE_WORDS[f], value=current[f] or "", key=f"editor.p.{f}.{generation}")
+            f: st.text_input(
+                PROFILE_WORDS[f], value=current[f] or "", key=f"editor.p.{f}.{user.user_id}.{generation}"
+            )
             for f in fields
         }
         choice = "send"
@@ -147,10 +168,11 @@ def profile_form(user: User, generation: int) -> None:
                 "If the email changes",
                 list(EMAIL_CHOICES),
                 format_func=EMAIL_CHOICES.get,
-                key=f"editor.p.email_choice.{generation}",
+                key=f"editor.p.email_choice.{user.user_id}.{generation}",
             )
             phone_verified = st.checkbox(
-                "Mark the new phone number as verified", key=f"editor.p.phone_verified.{generation}"
+                "Mark the new phone number as verified",
+                key=f"editor.p.phone_verified.{user.user_id}.{generation}",
             )
         else:
             st.caption("Email and phone number are kept by the person's identity provider, not edited here.")

@@ -206,6 +206,20 @@ def test_an_admin_edits_metadata_sees_the_diff_and_saves(sign_in, fresh_tenant, 
     assert row.state == "ok"
 
 
+def test_a_newer_copy_replaces_untouched_editors_without_asking(sign_in, fresh_tenant):
+    """A change made meanwhile (another admin, or this admin's own fix) with nothing typed yet: the editors
+    simply show Auth0's newer copy."""
+    person = a_person(fresh_tenant)
+    at = open_person(sign_in("admin"), person.user_id)
+    time.sleep(0.005)
+    another_admin_patches(fresh_tenant, person.user_id, {"user_metadata": {"fresh": 1}})
+    runtime.forget_person(person.user_id)
+    at.run()
+    assert not any("Auth0 has a newer copy" in n for n in notices(at))
+    area = at.text_area(key=f"editor.user_metadata.{person.user_id}.1")
+    assert json.loads(area.value)["fresh"] == 1
+
+
 def test_a_syntax_error_is_shown_and_nothing_can_be_sent(sign_in, fresh_tenant):
     person = a_person(fresh_tenant)
     at = open_person(sign_in("admin"), person.user_id)
@@ -236,13 +250,13 @@ def test_the_profile_form_validates_then_saves(sign_in, fresh_tenant, app_env):
     person = a_person(fresh_tenant)
     at = open_person(sign_in("admin"), person.user_id)
     before = requests(fresh_tenant, PATCH)
-    at.text_input(key="editor.p.picture.0").input("javascript:alert(1)")
+    at.text_input(key=f"editor.p.picture.{person.user_id}.0").input("javascript:alert(1)")
     at.button(key="FormSubmitter:editor.profile." + person.user_id + ".0-Save profile").click().run()
     assert any("Picture URL must be a full web address" in n for n in notices(at))
     assert requests(fresh_tenant, PATCH) == before
-    at.text_input(key="editor.p.picture.0").input("")
-    at.text_input(key="editor.p.nickname.0").input("adal")
-    at.radio(key="editor.p.email_choice.0").set_value("verified")
+    at.text_input(key=f"editor.p.picture.{person.user_id}.0").input("")
+    at.text_input(key=f"editor.p.nickname.{person.user_id}.0").input("adal")
+    at.radio(key=f"editor.p.email_choice.{person.user_id}.0").set_value("verified")
     at.button(key="FormSubmitter:editor.profile." + person.user_id + ".0-Save profile").click().run()
     assert not at.exception
     assert stored(fresh_tenant, person.user_id)["nickname"] == "adal"
@@ -254,7 +268,7 @@ def test_social_users_are_told_auth0_may_overwrite_and_have_no_email_field(sign_
     at = open_person(sign_in("admin"), social)
     assert any("may overwrite the name, nickname and picture" in n for n in notices(at))
     keys = {t.key for t in at.text_input}
-    assert "editor.p.name.0" in keys and "editor.p.email.0" not in keys
+    assert f"editor.p.name.{social}.0" in keys and f"editor.p.email.{social}.0" not in keys
 
 
 def test_a_viewer_sees_no_editor(sign_in, fresh_tenant):
