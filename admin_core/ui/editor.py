@@ -81,20 +81,20 @@ def section(file: PersonFile, identity: Identity) -> None:
         reopen()  # nothing typed yet: edit Auth0's newer copy without asking
         st.session_state[OPENED] = (file.user.user_id, file.user)
         user, generation = file.user, _generation()
-    st.subheader("Edit")
+    st.subheader("Edit this person")
     if user.updated_at != file.user.updated_at:
         st.warning(
             "Auth0 has a newer copy of this person than the one you are editing. Saving will be refused; "
             "start again from Auth0's copy."
         )
         st.button("Start again from Auth0's copy", key="editor.reload", on_click=reopen)
-    metadata_tab, profile_tab = st.tabs(["Metadata", "Profile fields"])
-    with metadata_tab:
-        st.caption(md(MERGE_RULE))
-        for field in METADATA_FIELDS:
-            metadata_editor(user, field, generation)
-    with profile_tab:
-        profile_form(user, generation)
+    # Headings, not tabs: the page's own "Profile" tab must stay the only tab of that name.
+    st.markdown("**Metadata**")
+    st.caption(md(MERGE_RULE))
+    for field in METADATA_FIELDS:
+        metadata_editor(user, field, generation)
+    st.markdown("**Name, picture and contact**")
+    profile_form(user, generation)
 
 
 def metadata_editor(user: User, field: str, generation: int) -> None:
