@@ -14,6 +14,7 @@ USERS = st.Page("pages/users.py", title="Users", icon=":material/group:", url_pa
 OVERVIEW = st.Page("pages/overview.py", title="Overview", icon=":material/monitoring:", url_path="overview")
 AUDIT = st.Page("pages/audit.py", title="Audit log", icon=":material/history:", url_path="audit")
 ACCOUNT = st.Page("pages/account.py", title="Account", icon=":material/account_circle:", url_path="account")
+NEW_USER = st.Page("pages/new_user.py", title="New user", icon=":material/person_add:", url_path="new-user")
 # One person's page needs an id (/user?id=auth0%7C123): reachable by link and from Details, not a menu entry.
 PERSON = st.Page(
     "pages/user.py", title="Person", icon=":material/person:", url_path="user", visibility="hidden"
@@ -33,27 +34,34 @@ if signed_in is None or not signed_in.can_view:
     # menu is shown and none of these pages runs.
     sign_in_first = st.Page(_sign_in_first, title="Sign in", url_path="sign-in", default=True)
     users_by_name = st.Page("pages/users.py", title="Users", url_path="users")
-    st.navigation([sign_in_first, users_by_name, OVERVIEW, AUDIT, ACCOUNT, PERSON], position="hidden")
+    st.navigation(
+        [sign_in_first, users_by_name, OVERVIEW, AUDIT, ACCOUNT, PERSON, NEW_USER], position="hidden"
+    )
 
 # Nothing below runs, and no Management API call is made, until a verified admin or viewer is signed in.
 identity = gate()
 chrome.header(identity, settings_or_explain())
 
 if identity.can_change:
-    audit = AUDIT
-    pages = [USERS, OVERVIEW, AUDIT, ACCOUNT, PERSON]
+    audit, new_user = AUDIT, NEW_USER
+    pages = [USERS, OVERVIEW, AUDIT, ACCOUNT, PERSON, NEW_USER]
 else:
     # A viewer who opens /audit (a shared link) is told why in words, with links to the pages they may see,
     # instead of landing somewhere else without a word.
     allowed = [USERS, OVERVIEW, ACCOUNT]
     audit = st.Page(lambda: admins_only(allowed), title="Audit log", url_path="audit", visibility="hidden")
-    pages = [*allowed, audit, PERSON]
+    new_user = st.Page(
+        lambda: admins_only(allowed), title="New user", url_path="new-user", visibility="hidden"
+    )
+    pages = [*allowed, audit, PERSON, new_user]
 with pages_run_by_app() as wanted:
     chosen = st.navigation(pages, position="top")
     # A fresh server process ran a pages/ file directly and sent this session here (see require_access).
     target = {"users": USERS, "overview": OVERVIEW, "audit": audit, "account": ACCOUNT, "user": PERSON}.get(
         wanted or ""
     )
+    if wanted == "new_user":
+        target = new_user
     if target is not None and target is not chosen:
         st.switch_page(target, query_params=st.query_params.to_dict())
     chosen.run()

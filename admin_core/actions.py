@@ -22,6 +22,7 @@ from admin_core.auth0.profile import ProfileEditor
 from admin_core.domain import User
 from admin_core.errors import AdminError, NotAllowed, UserGone
 from admin_core.metadata import MetadataEdit, ProfileEdit
+from admin_core.roles import RoleInfo, last_admin_message, self_demotion_message
 from admin_core.support import ResetLink
 
 log = logging.getLogger(__name__)
@@ -281,6 +282,96 @@ def sign_out_everywhere(*, identity: Identity, user: User) -> ActionReport:
         )
 
     return _fix(identity, user, "sign_out_everywhere", change)
+
+
+# --- roles: add to / remove from one person or the ticked rows, one audited change per person ----------
+
+
+def _role_change(identity: Identity, user: User, action: str, note: str, change) -> ActionReport:
+    """Like `_fix`, and the audit row says which roles (`note`, role names: no secret)."""
+    _require_admin(identity, action, [user])
+    report = ActionReport()
+    try:
+        try:
+            request_id = runtime.get_audit().begin(actor=identity.actor, action=action, target=_target(user))
+        except AuditError as exc:
+            report.failed.append((user, f"Not done: the audit log could not be written ({exc.message})."))
+            return report
+        try:
+            change()
+        except AdminError as exc:
+            _complete(request_id, ok=False, message=f"{note}: {exc.message}")
+            report.failed.append((user, exc.message))
+            return report
+        except Exception:
+            log.exception("%s of %s failed unexpectedly (audit entry %s)", action, user.user_id, request_id)
+            _complete(request_id, ok=False, message=UNEXPECTED_IN_AUDIT)
+            raise
+        _complete(request_id, ok=True, message=note)
+        report.done.append(user)
+        return report
+    finally:
+        runtime.get_directory().forget_standing(user.user_id)  # their next change asks Auth0 for roles
+        runtime.forget_person(user.user_id)
+
+
+def _role_note(verb: str, roles: Sequence[RoleInfo]) -> str:
+    listed = ", ".join(r.name for r in roles)
+    return f"{verb} role{'s' if len(roles) > 1 else ''} {listed}"
+
+
+def add_roles(
+    *, identity: Identity, user: User, roles: Sequence[RoleInfo], bulk: bool = False
+) -> ActionReport:
+    """`POST /api/v2/users/{id}/roles`: one request for every role given."""
+    if not roles:
+        raise NotAllowed("Pick at least one role to add.")
+    desk = runtime.get_role_desk()
+    ids = [r.role_id for r in roles]
+    return _role_change(
+        identity,
+        user,
+        "bulk_role_add" if bulk else "role_add",
+        _role_note("Added", roles),
+        lambda: desk.assign(user_id=user.user_id, role_ids=ids),
+    )
+
+
+def remove_role(*, identity: Identity, user: User, role: RoleInfo, bulk: bool = False) -> ActionReport:
+    """`DELETE /api/v2/users/{id}/roles`. The admin role is never taken from the admin themselves, nor from
+    its last holder (`GET /api/v2/roles/{id}/users`, asked just before): both said in words, audited."""
+    desk = runtime.get_role_desk()
+    admin_role = runtime.get_settings().admin_role
+
+    def change() -> None:
+        if role.name == admin_role:
+            if user.user_id == identity.sub:
+                raise NotAllowed(self_demotion_message(admin_role))
+            if not desk.holders_besides(role.role_id, [user.user_id]):
+                raise NotAllowed(last_admin_message(admin_role))
+        desk.remove(user_id=user.user_id, role_ids=[role.role_id])
+
+    return _role_change(
+        identity, user, "bulk_role_remove" if bulk else "role_remove", _role_note("Removed", [role]), change
+    )
+
+
+def add_role_to_users(*, identity: Identity, users: Sequence[User], role: RoleInfo) -> ActionReport:
+    """The ticked rows: one audited change per person; who could not get it is listed with the reason."""
+    return _each(users, lambda u: add_roles(identity=identity, user=u, roles=[role], bulk=len(users) > 1))
+
+
+def remove_role_from_users(*, identity: Identity, users: Sequence[User], role: RoleInfo) -> ActionReport:
+    return _each(users, lambda u: remove_role(identity=identity, user=u, role=role, bulk=len(users) > 1))
+
+
+def _each(users: Sequence[User], one) -> ActionReport:
+    report = ActionReport()
+    for user in users:
+        done = one(user)
+        report.done += done.done
+        report.failed += done.failed
+    return report
 
 
 # --- metadata and profile (issue 16): one PATCH each, refused on a stale copy ---------------------------

@@ -71,6 +71,15 @@ ACTIONS: tuple[str, ...] = (
     "sign_in",
     "sign_in_refused",
     "logout",
+    # new users and invitations (admin_core.invitations)
+    "create_user",
+    "invite_user",
+    "bulk_invite",
+    # roles (admin_core.actions): one row per person and change
+    "role_add",
+    "role_remove",
+    "bulk_role_add",
+    "bulk_role_remove",
     # issue 16: metadata and profile edits (admin_core.actions.save_metadata / save_profile)
     "edit_metadata",
     "edit_profile",

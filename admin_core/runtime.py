@@ -19,12 +19,14 @@ from typing import Any
 import streamlit as st
 
 from admin_core.audit import AuditStore
+from admin_core.auth0.roles import RoleDesk
 from admin_core.auth0.support import NOT_ON_PLAN, SessionsNotOnPlan, SupportDesk
 from admin_core.auth0.users import Directory
 from admin_core.domain import User, UserPage, UserQuery
 from admin_core.errors import AdminError, PermissionDenied, SearchCapReached, UserGone
 from admin_core.logcodes import is_failure
 from admin_core.overview import FiguresStore
+from admin_core.roles import RoleCatalogue
 from admin_core.settings import Settings, load_settings
 from admin_core.support import GRANT_PLACE, LOGS_PER_PAGE, LogPage, PersonFile, SessionRecord, Unavailable
 from admin_core.tokens import IdTokenVerifier
@@ -182,7 +184,7 @@ def unavailable(section: str, exc: BaseException) -> Unavailable:
 
 
 def person_file(user_id: str) -> PersonFile:
-    """The person's page in one go: user, roles, first logs page, brute-force locks, MFA.
+    """The person's page in one go: user, roles (with descriptions), first logs page, brute-force locks, MFA.
 
     Cold: one Management API request per section, all at once (the wait is the slowest one's); warm: none.
     Raises UserGone (and the other AdminErrors) when the user itself cannot be read; any other section
@@ -191,7 +193,7 @@ def person_file(user_id: str) -> PersonFile:
     directory, desk, cache = get_directory(), get_support_desk(), _person_cache()
     fetchers: dict[str, Callable[[], Any]] = {
         "user": lambda: directory.get_user(user_id),
-        "roles": lambda: tuple(directory.role_names(user_id)),
+        "roles": lambda: get_role_desk().user_roles(user_id),  # with descriptions (admin_core.roles)
         "logs": lambda: desk.user_logs(user_id, page=0, per_page=LOGS_PER_PAGE),
         "blocks": lambda: desk.brute_force_blocks(user_id),
         "mfa": lambda: desk.auth_methods(user_id),
@@ -262,3 +264,20 @@ def forget_person(user_id: str) -> None:
     """After a fix: the person's page and the listings ask Auth0 again."""
     _person_cache().forget(user_id)
     clear_listing()
+
+
+# --- roles: the tenant's catalogue (for the pickers) and the role calls ---------------------------------
+
+ROLE_CATALOGUE_TTL_SECONDS = 60
+
+
+@st.cache_resource(show_spinner=False)
+def get_role_desk() -> RoleDesk:
+    return RoleDesk(directory=get_directory())
+
+
+@st.cache_resource(ttl=ROLE_CATALOGUE_TTL_SECONDS, show_spinner="Reading the tenant's roles…")
+def role_catalogue() -> RoleCatalogue:
+    """Every role of the tenant (`GET /api/v2/roles`, pages of 50), shared by every session for a minute;
+    a failure is raised (AdminError, in words) and never kept."""
+    return get_directory().paced(get_role_desk().catalogue)

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from admin_core.domain import User
+from admin_core.roles import RoleInfo
 
 LOGS_PER_PAGE = 50  # Auth0 serves at most 100 per page of a user's logs
 LOGS_CAP = 1000  # and pages through the first 1000 of them, no further
@@ -107,7 +108,7 @@ class PersonFile:
     """
 
     user: User
-    roles: tuple[str, ...] | Unavailable  # role names
+    roles: tuple[RoleInfo, ...] | Unavailable  # admin_core.roles: id, name, description
     logs: LogPage | Unavailable  # the first page, newest first, every kind of event
     blocks: tuple[BruteForceBlock, ...] | Unavailable
     mfa: tuple[AuthMethod, ...] | Unavailable

@@ -12,6 +12,7 @@ USERS_CLICK_MAX_S = 1.5
 RSS_GROWTH_MAX_MB = 5.0
 PERSON_COLD_MAX = 5  # user, roles, first logs page, brute-force locks, MFA (issue 15)
 PERSON_WALL_MAX = 2.0  # the five are issued at once: the wait is about the slowest, not their sum
+ROLE_CHANGE_MAX = 1  # POST or DELETE /users/{id}/roles; then the one person's page is read again (issue 16)
 
 
 def _sizes(results: dict) -> list[str]:
@@ -100,6 +101,23 @@ def targets(results: dict) -> list[dict]:
                 for s, p in person.items()
             )
             + ")",
+        )
+    role = {s: results["sizes"][s]["role_change"] for s in sizes if results["sizes"][s].get("role_change")}
+    if role:
+        cost = {
+            s: (
+                max(r[k]["change"]["requests"] for k in ("add", "remove")),
+                max(r[k]["refetch"]["requests"] for k in ("add", "remove")),
+                sum(r[k]["listing_requests"] for k in ("add", "remove")),
+            )
+            for s, r in role.items()
+        }
+        add(
+            f"Role change: {ROLE_CHANGE_MAX} request + the one person's refetch, no listing",
+            {s: c[0] for s, c in cost.items()},
+            ROLE_CHANGE_MAX,
+            all(c[0] <= ROLE_CHANGE_MAX and c[1] <= PERSON_COLD_MAX and c[2] == 0 for c in cost.values()),
+            "; ".join(f"{int(s):,}: {c[0]} + {c[1]} (listing {c[2]})" for s, c in cost.items()),
         )
     saves = {
         s: results["sizes"][s]["metadata_save"] for s in sizes if results["sizes"][s].get("metadata_save")
@@ -299,6 +317,29 @@ def markdown(results: dict) -> str:
                 for s, p in person.items()
             },
             f"< {PERSON_WALL_MAX}x one request",
+        )
+    role = {s: results["sizes"][s].get("role_change") or {} for s in sizes}
+    if any(role.values()):
+        row(
+            "Requests: role change, add / remove (then the one person's refetch)",
+            {
+                s: f"{r['add']['change']['requests']} + {r['add']['refetch']['requests']} / "
+                f"{r['remove']['change']['requests']} + {r['remove']['refetch']['requests']}"
+                if r
+                else "—"
+                for s, r in role.items()
+            },
+            f"{ROLE_CHANGE_MAX} + ≤ {PERSON_COLD_MAX}",
+        )
+        row(
+            "Role change and refetch, median ms (add / remove)",
+            {
+                s: f"{r['add']['total']['median_ms']:.0f} / {r['remove']['total']['median_ms']:.0f}"
+                if r
+                else "—"
+                for s, r in role.items()
+            },
+            "",
         )
     saves = {s: results["sizes"][s].get("metadata_save") or {} for s in sizes}
     if any(saves.values()):

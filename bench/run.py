@@ -95,6 +95,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
     quiet_streamlit()
     from bench import appviews, metadata_save, report
+    from bench import roles as bench_roles
     from bench.env import app_settings, run_app_script_every_time, share_script_cache
     from tests.support.devtenant_proc import DevTenant
 
@@ -130,6 +131,8 @@ def main(argv: list[str] | None = None) -> int:
                         entry["tokens"] = appviews.token_grants(tenant, reruns=8 if args.quick else 40)
                         log(f"{size:,}: the person's file (support desk), cold and warm")
                         entry["person"] = appviews.person_file_cost(tenant)
+                        log(f"{size:,}: a role change and the refetch of the one person")
+                        entry["role_change"] = bench_roles.role_change_cost(tenant)  # added, then removed
                         log(f"{size:,}: a metadata save and the refetch of the person")
                         entry["metadata_save"] = metadata_save.metadata_save_cost(tenant)
                     if "timing" in args.parts:

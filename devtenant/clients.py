@@ -10,7 +10,8 @@ dashboard          dashboard-secret        The admin app. Authorization code (+ 
                                            API with ``read:users update:users delete:users read:roles
                                            read:logs read:logs_users create:user_tickets
                                            read:authentication_methods delete:guardian_enrollments
-                                           read:sessions delete:sessions delete:refresh_tokens``.
+                                           read:sessions delete:sessions delete:refresh_tokens
+                                           read:connections read:connections_options create:users``.
 narrow-m2m         narrow-secret           Like dashboard (authorization code too), but its Management
                                            API grant has only ``read:users update:users delete:users
                                            read:roles``: the support-desk calls that need more answer

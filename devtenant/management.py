@@ -151,7 +151,8 @@ def routes(tenant: Tenant) -> list[Route]:
         def wrap(fn):
             async def endpoint(request: Request) -> Response:
                 try:
-                    check(request, scopes)
+                    claims = check(request, scopes)
+                    request.scope["devtenant_scopes"] = tuple(str(claims.get("scope", "")).split())
                     return await fn(request)
                 except Denied as d:
                     return d.response
@@ -389,9 +390,14 @@ def routes(tenant: Tenant) -> list[Route]:
         except Denied as d:
             return d.response
 
-    from devtenant import support_api
+    from devtenant import creation_api, roles_api, support_api
 
-    return support_api.routes(tenant, guarded) + [
+    before = (
+        support_api.routes(tenant, guarded)
+        + creation_api.routes(tenant, guarded)
+        + roles_api.routes(tenant, guarded)
+    )
+    return before + [
         Route("/api/v2/users", list_users, methods=["GET"]),
         Route("/api/v2/users-by-email", users_by_email, methods=["GET"]),
         Route("/api/v2/users/{id}/roles", user_roles, methods=["GET"]),

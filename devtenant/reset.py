@@ -17,6 +17,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from devtenant.clients import CLIENTS
+from devtenant.creation_api import connection_options, password_too_weak
 from devtenant.oidc import error_page, page, with_query
 from devtenant.people import DB_CONNECTION, iso_ms
 from devtenant.support import is_database_user
@@ -80,6 +81,10 @@ def routes(tenant: Tenant) -> list[Route]:
             return reset_form(token, email, f"Use at least {MIN_PASSWORD} characters.", 400)
         if password != confirm:
             return reset_form(token, email, "The two passwords are not the same.", 400)
+        if password_too_weak(password, connection_options(tenant, user)):
+            return reset_form(
+                token, email, "Password is too weak for this connection's password policy.", 400
+            )
         ip = request.client.host if request.client else "127.0.0.1"
         with store.lock:
             ticket.used = True
@@ -152,7 +157,8 @@ def routes(tenant: Tenant) -> list[Route]:
             return JSONResponse({"error": "invalid_request", "error_description": "Unknown client."}, 400)
         if not email or not isinstance(email, str):
             return JSONResponse({"error": "invalid_request", "error_description": "Missing email."}, 400)
-        if connection != DB_CONNECTION:
+        databases = {c["name"] for c in tenant.connections if c["strategy"] == "auth0"}
+        if connection != DB_CONNECTION and connection not in databases:
             return JSONResponse(
                 {"error": "invalid_request", "error_description": f"connection not found: {connection}"}, 400
             )

@@ -28,6 +28,10 @@ SCOPES: dict[str, tuple[str, ...]] = {
     "GET /users/{user_id}/sessions": ("read:sessions",),
     "DELETE /users/{user_id}/sessions": ("delete:sessions",),
     "DELETE /users/{user_id}/refresh-tokens": ("delete:refresh_tokens",),
+    "GET /connections": ("read:connections",),
+    "POST /users": ("create:users",),
+    "POST /users/{id}/roles": ("update:users", "create:role_members"),
+    "DELETE /users/{id}/roles": ("update:users", "delete:role_members"),
 }
 
 # What the `dashboard` client is granted: one scope per route is enough, these are the usual ones.
@@ -44,5 +48,8 @@ DASHBOARD_SCOPES = (
     "read:sessions",
     "delete:sessions",
     "delete:refresh_tokens",
+    "read:connections",
+    "read:connections_options",
+    "create:users",
 )
 NARROW_SCOPES = ("read:users", "update:users", "delete:users", "read:roles")

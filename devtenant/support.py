@@ -78,7 +78,7 @@ def strategy(user: dict) -> tuple[str, str, str]:
     """(connection name, strategy, strategy_type) of a user's first identity."""
     ident = (user.get("identities") or [{}])[0]
     conn = ident.get("connection") or DB_CONNECTION
-    if conn == DB_CONNECTION:
+    if conn == DB_CONNECTION or ident.get("provider") == "auth0":  # every database connection
         return conn, "auth0", "database"
     return conn, ident.get("provider") or conn, "social"
 

@@ -95,6 +95,9 @@ class Tenant:
         passwords = {u["user_id"]: STAFF_PASSWORD for u in staff}
         self.people = people
         self.staff_accounts = accounts
+        from devtenant.creation_api import default_connections  # here: creation_api imports the routes
+
+        self.connections = default_connections()
         self.support = Support(
             cfg.seed, cfg.now_ms, cfg.base_url, {u["user_id"] for u in generated}, cfg.plan
         )

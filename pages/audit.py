@@ -35,6 +35,9 @@ ACTION_LABELS = {
     "sign_in": "Sign-in",
     "sign_in_refused": "Sign-in refused",
     "logout": "Log out",
+    "create_user": "New user",
+    "invite_user": "Invitation",
+    "bulk_invite": "Bulk invitation",
 }
 STATE_LABELS = {
     "ok": "done",

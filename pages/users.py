@@ -6,7 +6,7 @@ from admin_core import actions, csvsafe, runtime
 from admin_core.auth import require_change
 from admin_core.domain import SEARCH_CAP, User, UserPage, search_cap_message
 from admin_core.errors import AdminError, NotAllowed
-from admin_core.ui import listing
+from admin_core.ui import listing, roles
 from admin_core.ui.cards import clip, render_grid, render_table, users_frame
 from admin_core.ui.chrome import md, show_error
 from admin_core.ui.gate import require_access
@@ -156,6 +156,7 @@ def results(state: listing.ListingState, page: UserPage) -> None:
         row_details(chosen)
         if identity.can_change:
             bulk_bar(chosen)
+            roles.bulk_bar(chosen)
     else:
         render_grid(
             page.users,

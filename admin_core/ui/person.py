@@ -31,7 +31,7 @@ from admin_core.support import (
     ResetLink,
     Unavailable,
 )
-from admin_core.ui import editor, listing
+from admin_core.ui import editor, listing, roles
 from admin_core.ui.cards import clip, exact_time, relative_time, render_detail
 from admin_core.ui.chrome import md, show_error
 from admin_core.ui.pager import render_pager
@@ -549,17 +549,19 @@ def profile(file: PersonFile) -> None:
     if isinstance(file.roles, Unavailable):
         render_detail(file.user, None, file.roles.message)  # "The roles could not be read. ..." in words
     else:
-        render_detail(file.user, list(file.roles), None)
+        render_detail(file.user, [role.name for role in file.roles], None)
 
 
 def sections(file: PersonFile, identity: Identity) -> None:
     """Summary on top; then Activity, Security and Profile as tabs."""
     summary(file, identity)
-    activity_tab, security_tab, profile_tab = st.tabs(["Activity", "Security", "Profile"])
+    activity_tab, security_tab, roles_tab, profile_tab = st.tabs(["Activity", "Security", "Roles", "Profile"])
     with activity_tab:
         activity(file)
     with security_tab:
         security(file, identity)
+    with roles_tab:
+        roles.section(file, identity)
     with profile_tab:
         profile(file)
         editor.section(file, identity)  # issue 16: metadata and profile editing (admins)

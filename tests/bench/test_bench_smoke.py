@@ -42,6 +42,7 @@ REQUEST_TARGETS = [
     "Person page cold: <= 5 requests",
     "Person page warm: 0 requests",
     "Person page cold wall < 2.0x one request's (median)",
+    "Role change: 1 request + the one person's refetch, no listing",
 ]
 # The person's page reads these five at once, cold (bench/appviews.person_file_cost).
 PERSON_COLD = {
@@ -102,6 +103,10 @@ def test_quick_bench_counts_requests_and_token_grants(tmp_path: Path) -> None:
         assert person["unavailable_sections"] == [], (size, person)
         assert person["cold_detail"]["requests"] == PERSON_COLD, (size, person)
         assert (person["cold"]["requests"], person["warm"]["requests"]) == (5, 0), (size, person)
+        role = entry["role_change"]  # bench/roles.py: the change, then the one person's page read again
+        for kind, call in (("add", "POST"), ("remove", "DELETE")):
+            assert role[kind]["change_detail"]["requests"] == {f"{call} /api/v2/users/{{id}}/roles": 1}, role
+            assert (role[kind]["refetch"]["requests"], role[kind]["listing_requests"]) == (5, 0), role
     assert [t["target"] for t in results["targets"]] == REQUEST_TARGETS
     # the wall-time target is reported, not asserted here (no timed assertions in tests; see bench/)
     failed = [t for t in results["targets"] if t["met"] is not True and "wall" not in t["target"]]
@@ -109,6 +114,7 @@ def test_quick_bench_counts_requests_and_token_grants(tmp_path: Path) -> None:
     table = (tmp_path / "results.md").read_text()
     assert "Requests: Users view, cold / warm" in table and "Requests: Users view" in done.stdout
     assert "Requests: person page, cold / warm" in table
+    assert "Requests: role change, add / remove" in table
     assert "Targets met:" in table and f"of {len(REQUEST_TARGETS)}." in table, table
 
 

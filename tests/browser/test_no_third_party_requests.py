@@ -46,7 +46,7 @@ def test_sign_in_and_a_tour_of_every_page_ask_only_the_app_the_tenant_and_avatar
     sign_in(page, ADMIN)
     settle(page)
 
-    # Users: the grid, a search holding both pictures, the table, a Details dialog.
+    # Users: the grid, a search holding both pictures, the table, a person's page.
     box = page.get_by_label("Search")
     box.fill("tour-")
     box.press("Enter")
@@ -60,11 +60,17 @@ def test_sign_in_and_a_tour_of_every_page_ask_only_the_app_the_tenant_and_avatar
     page.get_by_test_id("stColumn").filter(has_text="Tour Tracker").filter(
         has=page.get_by_role("button", name="Details", exact=True)
     ).get_by_role("button", name="Details", exact=True).click()
-    dialog = page.get_by_role("dialog")
-    expect(dialog.get_by_text("User ID")).to_be_visible()
+    # Details opens the person's page: its Summary and each tab (the Profile holds the picture), then back.
+    expect(page.get_by_role("heading", name="Summary")).to_be_visible()
     settle(page)
-    dialog.get_by_role("button", name="Close", exact=True).last.click()
-    expect(dialog).to_have_count(0)
+    for tab in ("Activity", "Security", "Profile"):
+        page.get_by_role("tab", name=tab).click()
+        expect(page.get_by_role("tab", name=tab, selected=True)).to_be_visible()
+        settle(page)
+    expect(page.get_by_text("User ID", exact=True).first).to_be_visible()
+    page.get_by_role("button", name="Back to the list").click()
+    expect(page.get_by_role("button", name="Details", exact=True)).to_have_count(2)
+    settle(page)
 
     # The other pages, through the app's own navigation.
     for link, heading in (("Overview", "Overview"), ("Audit log", "Audit log"), ("Account", "Account")):

@@ -38,6 +38,10 @@ OPERATIONS = (
     ("get", "/users/{user_id}/sessions"),
     ("delete", "/users/{user_id}/sessions"),
     ("delete", "/users/{user_id}/refresh-tokens"),
+    ("get", "/connections"),
+    ("post", "/users"),
+    ("post", "/users/{id}/roles"),
+    ("delete", "/users/{id}/roles"),
 )
 
 

@@ -108,6 +108,13 @@ def q(uid: str) -> str:
     return quote(uid, safe="")
 
 
+NEW_USER = {
+    "connection": "Username-Password-Authentication",
+    "email": "oas@example.org",
+    "password": "Oas-check-1",
+}
+
+
 def cases(people: dict, raw) -> list[tuple[str, str, str, dict]]:
     role_id = raw.get("/roles").json()[0]["id"]
     admin, staff, locked, mfa, sess = (people[k] for k in ("admin", "staff", "locked", "mfa", "sessions"))
@@ -174,6 +181,20 @@ def cases(people: dict, raw) -> list[tuple[str, str, str, dict]]:
         ("DELETE", "/users/{user_id}/sessions", f"/users/{q(sess)}/sessions", {}),
         ("DELETE", "/users/{user_id}/refresh-tokens", f"/users/{q(sess)}/refresh-tokens", {}),
         ("DELETE", "/users/{user_id}/refresh-tokens", f"/users/{nobody}/refresh-tokens", {}),
+        # a checkpoint page with `next` (the last page, without it, fits both of the OAS's oneOf objects)
+        ("GET", "/connections", "/connections", {"params": {"strategy": "auth0", "take": 1}}),
+        ("GET", "/connections", "/connections", {"params": {"per_page": 2, "include_totals": "true"}}),
+        ("GET", "/connections", "/connections", {}),
+        ("GET", "/connections", "/connections", {"params": {"take": 500}}),
+        ("POST", "/users", "/users", {"json": NEW_USER}),
+        ("POST", "/users", "/users", {"json": {**NEW_USER, "password": "weak"}}),
+        ("POST", "/users", "/users", {"json": {**NEW_USER, "email": "admin@example.com"}}),
+        ("POST", "/users/{id}/roles", f"/users/{q(staff)}/roles", {"json": {"roles": [role_id]}}),
+        ("POST", "/users/{id}/roles", f"/users/{q(staff)}/roles", {"json": {"roles": []}}),
+        ("POST", "/users/{id}/roles", f"/users/{q(staff)}/roles", {"json": {"roles": ["rol_nope"]}}),
+        ("POST", "/users/{id}/roles", f"/users/{nobody}/roles", {"json": {"roles": [role_id]}}),
+        ("DELETE", "/users/{id}/roles", f"/users/{q(staff)}/roles", {"json": {"roles": [role_id]}}),
+        ("DELETE", "/users/{id}/roles", f"/users/{nobody}/roles", {"json": {"roles": [role_id]}}),
         ("DELETE", "/users/{id}", f"/users/{q(staff)}", {}),
     ]
 

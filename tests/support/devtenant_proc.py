@@ -238,3 +238,7 @@ class DevTenant:
             return browser.post(
                 "/lo/reset", data={"ticket": token, "password": password, "confirm": password}
             )
+
+    def add_roles(self, count: int) -> list[dict]:
+        """More roles for the tenant ("Extra role 003", ...) on top of the seeded three; a reset drops them."""
+        return self._call("POST", "/__dev/roles", json={"count": count})
