@@ -19,8 +19,10 @@ from admin_core.auth import (
     role_from_names,
 )
 from admin_core.auth0.creation import AlreadyExists
+from admin_core.auth0.profile import ProfileEditor
 from admin_core.domain import User
 from admin_core.errors import AdminError, NotAllowed, UserGone
+from admin_core.metadata import MetadataEdit, ProfileEdit
 from admin_core.newusers import BulkReport, BulkRow, DatabaseConnection, Invitation, email_problem
 from admin_core.passwords import problems, random_password
 from admin_core.roles import RoleInfo, last_admin_message, self_demotion_message
@@ -631,3 +633,20 @@ def bulk_invite(
         except AdminError as exc:
             report.failed.append((row, exc.message))
     return report
+
+
+# --- metadata and profile (issue 16): one PATCH each, refused on a stale copy ---------------------------
+
+
+def save_metadata(*, identity: Identity, user: User, edit: MetadataEdit) -> ActionReport:
+    """Save one metadata edit (`user` is the copy the admin opened: a newer one in Auth0 refuses it)."""
+    editor = ProfileEditor(runtime.get_directory())
+    body = {edit.field: edit.body}
+    return _fix(identity, user, "edit_metadata", lambda: editor.save(user=user, body=body))
+
+
+def save_profile(*, identity: Identity, user: User, edit: ProfileEdit) -> ActionReport:
+    """Save the profile fields an admin changed (same stale-copy check as the metadata)."""
+    editor = ProfileEditor(runtime.get_directory())
+    body = edit.body()
+    return _fix(identity, user, "edit_profile", lambda: editor.save(user=user, body=body))

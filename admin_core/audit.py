@@ -83,6 +83,9 @@ ACTIONS: tuple[str, ...] = (
     "role_remove",
     "bulk_role_add",
     "bulk_role_remove",
+    # issue 16: metadata and profile edits (admin_core.actions.save_metadata / save_profile)
+    "edit_metadata",
+    "edit_profile",
 )
 #: Row states: ``attempted`` until ``complete()`` turns it into ``ok`` or ``error``.
 STATES: tuple[str, ...] = ("attempted", "ok", "error")

@@ -119,6 +119,20 @@ def targets(results: dict) -> list[dict]:
             all(c[0] <= ROLE_CHANGE_MAX and c[1] <= PERSON_COLD_MAX and c[2] == 0 for c in cost.values()),
             "; ".join(f"{int(s):,}: {c[0]} + {c[1]} (listing {c[2]})" for s, c in cost.items()),
         )
+    saves = {
+        s: results["sizes"][s]["metadata_save"] for s in sizes if results["sizes"][s].get("metadata_save")
+    }
+    if saves:
+        cost = {s: m["save"]["requests"] for s, m in saves.items()}
+        add(
+            "Metadata save: 1 PATCH + 1 stale-check read, then the person's refetch (no listing)",
+            cost,
+            2,
+            all(c == 2 and saves[s]["refetch"]["requests"] <= PERSON_COLD_MAX for s, c in cost.items()),
+            "; ".join(
+                f"{int(s):,}: {c} + {saves[s]['refetch']['requests']} refetch" for s, c in cost.items()
+            ),
+        )
     timing = {s: results["sizes"][s]["timing"] for s in sizes if results["sizes"][s].get("timing")}
     for view, label in (("grid", "Users grid (24)"), ("table", "Users table (100)")):
         rows = {s: t[view] for s, t in timing.items() if view in t}
@@ -326,6 +340,13 @@ def markdown(results: dict) -> str:
                 for s, r in role.items()
             },
             "",
+        )
+    saves = {s: results["sizes"][s].get("metadata_save") or {} for s in sizes}
+    if any(saves.values()):
+        row(
+            "Requests: metadata save / refetch of the person (PATCH + stale-check read / their page)",
+            {s: _pair(_req(saves[s], "save"), _req(saves[s], "refetch")) for s in sizes},
+            f"2 / ≤ {PERSON_COLD_MAX}",
         )
     if any(t.values()):
         for view, label, target in (

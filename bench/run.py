@@ -94,7 +94,7 @@ def quiet_streamlit() -> None:
 def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
     quiet_streamlit()
-    from bench import appviews, report
+    from bench import appviews, metadata_save, report
     from bench import roles as bench_roles
     from bench.env import app_settings, run_app_script_every_time, share_script_cache
     from tests.support.devtenant_proc import DevTenant
@@ -133,6 +133,8 @@ def main(argv: list[str] | None = None) -> int:
                         entry["person"] = appviews.person_file_cost(tenant)
                         log(f"{size:,}: a role change and the refetch of the one person")
                         entry["role_change"] = bench_roles.role_change_cost(tenant)  # added, then removed
+                        log(f"{size:,}: a metadata save and the refetch of the person")
+                        entry["metadata_save"] = metadata_save.metadata_save_cost(tenant)
                     if "timing" in args.parts:
                         log(f"{size:,}: warm reruns ({args.reruns} each, interleaved with the floors)")
                         entry["timing"] = appviews.warm_reruns(tenant, reruns=args.reruns)

@@ -17,6 +17,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from devtenant import profile_api
 from devtenant.errors import api_error
 from devtenant.people import iso_ms
 from devtenant.scopes import SCOPES
@@ -286,11 +287,16 @@ def routes(tenant: Tenant) -> list[Route]:
                     f"{TYPE_NAMES.get(type(value), type(value).__name__)}' on property {key}.",
                     "invalid_body",
                 )
+        refused = profile_api.check_fields(body) or profile_api.check_metadata(body)
+        if refused is not None:
+            return refused
         store = tenant.store
         with store.lock:
             old = store.get(uid)
             if old is None:
                 return not_found()
+            if (refused := profile_api.check_connection(body, old)) is not None:
+                return refused
             user = dict(old)
             for key, value in body.items():
                 if key in ("password", "connection", "verify_email", "verify_phone_number", "client_id"):
@@ -302,6 +308,8 @@ def routes(tenant: Tenant) -> list[Route]:
                             merged.pop(mk, None)
                         else:
                             merged[mk] = mv
+                    if (refused := profile_api.check_merged(key, merged)) is not None:
+                        return refused
                     if merged:
                         user[key] = merged
                     else:
@@ -311,6 +319,8 @@ def routes(tenant: Tenant) -> list[Route]:
                     other = store.by_email_get(email)
                     if other is not None and other["user_id"] != uid:
                         return api_error(400, "The specified new email already exists", "email_used")
+                    if email != old.get("email") and "email_verified" not in body:
+                        user["email_verified"] = False  # Auth0: a new address is unverified until verified
                     user["email"] = email
                 elif value is None:
                     user.pop(key, None)
@@ -320,6 +330,7 @@ def routes(tenant: Tenant) -> list[Route]:
                 store.passwords[uid] = body["password"]
             user["updated_at"] = iso_ms(int(time.time() * 1000))
             store.put(user)
+        profile_api.after_update(tenant, body, user)
         return JSONResponse(user)
 
     @guarded("DELETE /users/{id}")

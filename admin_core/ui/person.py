@@ -31,7 +31,7 @@ from admin_core.support import (
     ResetLink,
     Unavailable,
 )
-from admin_core.ui import listing, roles
+from admin_core.ui import editor, listing, roles
 from admin_core.ui.cards import clip, exact_time, relative_time, render_detail
 from admin_core.ui.chrome import md, show_error
 from admin_core.ui.pager import render_pager
@@ -564,3 +564,4 @@ def sections(file: PersonFile, identity: Identity) -> None:
         roles.section(file, identity)
     with profile_tab:
         profile(file)
+        editor.section(file, identity)  # issue 16: metadata and profile editing (admins)

@@ -130,6 +130,15 @@ def cases(people: dict, raw) -> list[tuple[str, str, str, dict]]:
         ("GET", "/users/{id}", f"/users/{nobody}", {}),
         ("PATCH", "/users/{id}", f"/users/{q(staff)}", {"json": {"email_verified": True}}),
         ("PATCH", "/users/{id}", f"/users/{q(staff)}", {"json": {"nope": 1}}),
+        # issue 16, metadata and profile: a merge with a null, then Auth0's refusals (key name, length)
+        (
+            "PATCH",
+            "/users/{id}",
+            f"/users/{q(staff)}",
+            {"json": {"user_metadata": {"a": {"b": 1}, "c": None}}},
+        ),
+        ("PATCH", "/users/{id}", f"/users/{q(staff)}", {"json": {"user_metadata": {"a.b": 1}}}),
+        ("PATCH", "/users/{id}", f"/users/{q(staff)}", {"json": {"name": "n" * 301}}),
         ("GET", "/users/{id}/roles", f"/users/{q(admin)}/roles", {}),
         ("GET", "/users/{id}/roles", f"/users/{q(admin)}/roles", {"params": {"include_totals": "true"}}),
         ("GET", "/roles", "/roles", {}),
