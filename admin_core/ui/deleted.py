@@ -59,7 +59,7 @@ def deleted_people(identity: Identity) -> None:
     """The section: one row per kept profile, newest delete first; nothing for anyone but an admin."""
     if not identity.can_change:
         return
-    st.subheader("Deleted people")
+    st.header("Deleted people")
     days = runtime.get_settings().deleted_profile_days
     if days > 0:
         st.caption(
