@@ -208,7 +208,9 @@ def test_a_fault_on_a_recreate_call_is_a_sentence_and_an_error_row(
 
 def deleted_part(at: AppTest) -> str:
     """Every text the page shows (markdown, captions, headers, subheaders, errors), as the person reads it."""
-    parts = [e.value for kind in ("markdown", "caption", "header", "subheader", "error") for e in getattr(at, kind)]
+    parts = [
+        e.value for kind in ("markdown", "caption", "header", "subheader", "error") for e in getattr(at, kind)
+    ]
     return "\n".join(visible(str(p)) for p in parts)
 
 
