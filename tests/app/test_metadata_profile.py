@@ -17,8 +17,9 @@ from admin_core import actions, runtime
 from admin_core.auth import Identity, Role
 from admin_core.errors import NotAllowed
 from admin_core.metadata import Change, MetadataEdit, ProfileEdit, prepare
-from tests.app.test_support_calls import a_person, identity_of, management_requests, requests, rows
+from tests.app.test_support_calls import a_person, management_requests, requests, rows
 from tests.support.app_env import app_environment, clear_app_caches
+from tests.support.identities import identity_of
 from tests.support.markdown import visible
 
 PERSON = "pages/user.py"

@@ -17,6 +17,7 @@ from admin_core.errors import AdminError, NotAllowed
 from admin_core.newusers import parse_bulk
 from tests.app.test_audit_trail import open_store
 from tests.support.app_env import app_environment, clear_app_caches
+from tests.support.identities import identity_of
 
 DB = "Username-Password-Authentication"
 CONTRACTORS = "Contractors"
@@ -27,14 +28,6 @@ KINDS = {
     "dropped": ({"drop": True}, "Could not reach Auth0"),
     "malformed": ({"malformed": True}, "could not read"),
 }
-
-
-def identity_of(tenant, email: str, role: Role) -> Identity:
-    user = next(u for u in tenant.users() if u.get("email") == email)
-    return Identity(
-        sub=user["user_id"], email=email, name=user.get("name"), picture=None,
-        expires_at=int(time.time()) + 3600, role=role,
-    )  # fmt: skip
 
 
 @pytest.fixture(autouse=True)

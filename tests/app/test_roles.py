@@ -5,13 +5,11 @@ the tenant's roles read past Auth0's page of 50; and every new call under the fa
 
 from __future__ import annotations
 
-import time
-
 import httpx
 import pytest
 
 from admin_core import actions, runtime
-from admin_core.auth import IDENTITY_KEY, Identity, Role
+from admin_core.auth import IDENTITY_KEY, Role
 from admin_core.domain import User
 from admin_core.errors import NotAllowed
 from admin_core.roles import RoleInfo
@@ -19,6 +17,7 @@ from admin_core.support import Unavailable
 from tests.app.test_person_page import find, open_person, texts, toasts
 from tests.app.test_support_faults import KINDS, assert_sentence
 from tests.support.app_env import app_environment, clear_app_caches
+from tests.support.identities import identity_of
 from tests.support.markdown import visible
 
 ADMIN_ROLE = "User Admin"  # the dev tenant's, and the app's default ADMIN_ROLE
@@ -33,14 +32,6 @@ def stored_email(tenant, user_id: str) -> str:
 
 def staff(tenant, email: str) -> dict:
     return next(u for u in tenant.users() if u["email"] == email)
-
-
-def identity_of(tenant, email: str, role: Role = Role.ADMIN) -> Identity:
-    user = staff(tenant, email)
-    return Identity(
-        sub=user["user_id"], email=user["email"], name=user.get("name"), picture=None,
-        expires_at=int(time.time()) + 3600, role=role,
-    )  # fmt: skip
 
 
 def person(tenant, user_id: str | None = None) -> User:

@@ -6,8 +6,6 @@ SQLite audit log. Nothing of ours is stood in for.
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from admin_core import actions, runtime
@@ -17,6 +15,7 @@ from admin_core.errors import NotAllowed, UserGone
 from admin_core.logcodes import is_failure
 from admin_core.support import LogPage, PersonFile, Unavailable
 from tests.app.test_audit_trail import changes, open_store
+from tests.support.identities import identity_of
 
 STAFF_EMAILS = {"admin@example.com", "viewer@example.com", "staff@example.com"}
 
@@ -27,14 +26,6 @@ def management_requests(tenant) -> int:
 
 def requests(tenant, route: str) -> int:
     return tenant.stats()["requests"].get(route, 0)
-
-
-def identity_of(tenant, email: str, role: Role) -> Identity:
-    user = next(u for u in tenant.users() if u.get("email") == email)
-    return Identity(
-        sub=user["user_id"], email=email, name=user.get("name"), picture=None,
-        expires_at=int(time.time()) + 3600, role=role,
-    )  # fmt: skip
 
 
 @pytest.fixture

@@ -12,8 +12,9 @@ from admin_core.auth import Identity, Role
 from admin_core.errors import AdminError
 from admin_core.logcodes import is_failure
 from admin_core.support import GRANT_PLACE, LOGS_CAP, LOGS_PER_PAGE, LogPage, ResetLink, Unavailable
-from tests.app.test_support_calls import FIXES, a_person, identity_of, requests, rows
+from tests.app.test_support_calls import FIXES, a_person, requests, rows
 from tests.support.app_env import app_environment, clear_app_caches
+from tests.support.identities import identity_of
 
 
 @pytest.fixture

@@ -13,11 +13,12 @@ import time
 import pytest
 
 from admin_core import actions, runtime
-from admin_core.auth import Identity, Role
+from admin_core.auth import Identity
 from admin_core.domain import User
 from admin_core.errors import AdminError
 from admin_core.support import Unavailable
 from tests.support.app_env import app_environment, clear_app_caches
+from tests.support.identities import identity_of
 
 pytestmark = pytest.mark.case("1 Auth0 faults")
 
@@ -76,11 +77,7 @@ def env(fresh_tenant, tmp_path, monkeypatch):
 
 @pytest.fixture
 def admin(fresh_tenant) -> Identity:
-    user = next(u for u in fresh_tenant.users() if u["email"] == "admin@example.com")
-    return Identity(
-        sub=user["user_id"], email=user["email"], name=user.get("name"), picture=None,
-        expires_at=int(time.time()) + 3600, role=Role.ADMIN,
-    )  # fmt: skip
+    return identity_of(fresh_tenant, "admin@example.com")
 
 
 def a_person(tenant) -> User:

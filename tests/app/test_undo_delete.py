@@ -16,6 +16,7 @@ from admin_core.auth import IDENTITY_KEY, Identity, Role
 from admin_core.errors import NotAllowed
 from tests.app.test_audit_trail import open_store
 from tests.support.app_env import app_environment, clear_app_caches
+from tests.support.identities import identity_of
 from tests.support.markdown import visible
 
 KINDS = {
@@ -39,17 +40,9 @@ def env(fresh_tenant, tmp_path, monkeypatch):
     clear_app_caches()
 
 
-def staff(tenant, email: str, role: Role) -> Identity:
-    user = next(u for u in tenant.users() if u["email"] == email)
-    return Identity(
-        sub=user["user_id"], email=email, name=user.get("name"), picture=None,
-        expires_at=int(time.time()) + 3600, role=role,
-    )  # fmt: skip
-
-
 @pytest.fixture
 def admin(fresh_tenant) -> Identity:
-    return staff(fresh_tenant, "admin@example.com", Role.ADMIN)
+    return identity_of(fresh_tenant, "admin@example.com", Role.ADMIN)
 
 
 @pytest.fixture
@@ -118,7 +111,7 @@ def test_zero_days_keeps_nothing_and_the_delete_still_happens(env, fresh_tenant,
 def test_a_viewer_cannot_recreate_below_the_ui(env, fresh_tenant, admin, dora):
     actions.delete_users(identity=admin, users=[dora])
     (kept,) = deleted.kept_people(runtime.get_audit())
-    viewer = staff(fresh_tenant, "viewer@example.com", Role.VIEWER)
+    viewer = identity_of(fresh_tenant, "viewer@example.com", Role.VIEWER)
     with pytest.raises(NotAllowed):
         actions.recreate_deleted(identity=viewer, kept_id=kept.kept_id)
     with pytest.raises(NotAllowed):
