@@ -22,7 +22,7 @@ from admin_core.auth0.creation import AlreadyExists
 from admin_core.auth0.profile import ProfileEditor
 from admin_core.domain import User
 from admin_core.errors import AdminError, NotAllowed, UserGone
-from admin_core.metadata import MetadataEdit, ProfileEdit
+from admin_core.metadata import MetadataEdit, ProfileEdit, StaleCopy
 from admin_core.newusers import BulkReport, BulkRow, DatabaseConnection, Invitation, email_problem
 from admin_core.passwords import problems, random_password
 from admin_core.roles import RoleInfo, last_admin_message, self_demotion_message
@@ -640,13 +640,42 @@ def bulk_invite(
 
 def save_metadata(*, identity: Identity, user: User, edit: MetadataEdit) -> ActionReport:
     """Save one metadata edit (`user` is the copy the admin opened: a newer one in Auth0 refuses it)."""
-    editor = ProfileEditor(runtime.get_directory())
-    body = {edit.field: edit.body}
-    return _fix(identity, user, "edit_metadata", lambda: editor.save(user=user, body=body))
+    return _save(identity, user, "edit_metadata", {edit.field: edit.body})
 
 
 def save_profile(*, identity: Identity, user: User, edit: ProfileEdit) -> ActionReport:
     """Save the profile fields an admin changed (same stale-copy check as the metadata)."""
+    return _save(identity, user, "edit_profile", edit.body())
+
+
+def _save(identity: Identity, user: User, action: str, body: dict) -> ActionReport:
+    """One audited PATCH after the stale check's read of the person: two requests, and no refetch after.
+
+    Both answers are the person as Auth0 has them (the PATCH's on success, the read's when the copy was
+    stale), so that answer becomes their page's user; the other sections of their page stay cached. Only
+    when neither came back (Auth0 failed) is the whole page read again."""
+    _require_admin(identity, action, [user])
     editor = ProfileEditor(runtime.get_directory())
-    body = edit.body()
-    return _fix(identity, user, "edit_profile", lambda: editor.save(user=user, body=body))
+    answered: list[User] = []
+
+    def change() -> None:
+        try:
+            answered.append(editor.save(user=user, body=body))
+        except StaleCopy as exc:
+            if isinstance(exc.current, User):
+                answered.append(exc.current)
+            raise
+
+    report = ActionReport()
+    try:
+        error = _run(identity, action, user, change)
+    finally:
+        if answered:
+            runtime.keep_person_user(answered[0])
+        else:
+            runtime.forget_person(user.user_id)
+    if error is None:
+        report.done.append(user)
+    else:
+        report.failed.append((user, error))
+    return report

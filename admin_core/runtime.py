@@ -271,6 +271,14 @@ def forget_person(user_id: str) -> None:
     clear_listing()
 
 
+def keep_person_user(user: User) -> None:
+    """After a save whose answer is the person as Auth0 now has them (a metadata or profile PATCH, or the
+    stale check's read): that answer becomes their page's user; their other sections did not change and
+    stay cached. The listings ask again (a name or email may move a person in or out of a search)."""
+    _person_cache().put((user.user_id, "user"), user, at=datetime.now(UTC))
+    clear_listing()
+
+
 # --- undo a delete: re-creating kept profiles, and their purge -----------------------------------------
 
 
