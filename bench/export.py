@@ -37,7 +37,7 @@ def export_memory(size: int, workdir: Path, *, timeout_s: float = 600) -> dict:
     from playwright.sync_api import sync_playwright
 
     workdir.mkdir(parents=True, exist_ok=True)
-    with DevTenant(users=size) as tenant:
+    with DevTenant(users=size, startup_timeout=300) as tenant:  # a loaded machine starts 100,000 slowly
         server = AppServer(tenant, workdir, "bench-export")
         try:
             with sync_playwright() as playwright:
