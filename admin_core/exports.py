@@ -228,18 +228,29 @@ class ExportRegistry:
             run = ExportRun(run_id=uuid.uuid4().hex, actor=actor, format=format, connection=connection)
             self._runs[run.run_id] = run
         try:
-            request_id = self._audit().begin(actor=actor, action="export_users", target=None)
+            # Both resolved here, in the page's thread: the run's thread has no Streamlit script context.
+            audit, source = self._audit(), self._source()
+            request_id = audit.begin(actor=actor, action="export_users", target=None)
         except AuditError as exc:
-            with self._lock:
-                self._runs.pop(run.run_id, None)
+            self._forget(run)
             raise ExportRefused(f"Not started: the audit log could not be written ({exc.message}).") from None
+        except BaseException:
+            self._forget(run)
+            raise
         thread = threading.Thread(
-            target=self._run, args=(run, request_id), name=f"export-{run.run_id[:8]}", daemon=True
+            target=self._run,
+            args=(run, source, audit, request_id),
+            name=f"export-{run.run_id[:8]}",
+            daemon=True,
         )
         with self._lock:
             self._threads[run.run_id] = thread
         thread.start()
         return run
+
+    def _forget(self, run: ExportRun) -> None:
+        with self._lock:
+            self._runs.pop(run.run_id, None)
 
     def dismiss(self, run_id: str) -> None:
         """The person is done with it: cancel it if it runs, delete its file."""
@@ -272,9 +283,9 @@ class ExportRegistry:
 
     # --- the run itself (its own thread) ---------------------------------------------------------
 
-    def _run(self, run: ExportRun, request_id: str) -> None:
+    def _run(self, run: ExportRun, source: ExportSource, audit: AuditStore, request_id: str) -> None:
         try:
-            self._export(run)
+            self._export(run, source)
         except Cancelled:
             run.phase, run.error = "cancelled", None
         except AppError as exc:
@@ -286,10 +297,9 @@ class ExportRegistry:
             run.finished = time.time()
             if run.phase != "ready":
                 self._delete(run)
-            self._record(run, request_id)
+            self._record(run, audit, request_id)
 
-    def _export(self, run: ExportRun) -> None:
-        source = self._source()
+    def _export(self, run: ExportRun, source: ExportSource) -> None:
         connection_id = None
         if run.connection:
             connection_id = self._counted(run, lambda: source.connection_id(run.connection or ""))
@@ -376,7 +386,7 @@ class ExportRegistry:
                 path.unlink(missing_ok=True)
         run.path = None
 
-    def _record(self, run: ExportRun, request_id: str) -> None:
+    def _record(self, run: ExportRun, audit: AuditStore, request_id: str) -> None:
         """The audit row's outcome: who exported what, and how many; never the link."""
         if run.phase == "ready":
             message = f"Exported {run.what}: {run.rows:,} users."
@@ -385,7 +395,7 @@ class ExportRegistry:
         else:
             message = f"Export of {run.what} failed: {run.error}"
         try:
-            self._audit().complete(request_id, ok=run.phase == "ready", message=message)
+            audit.complete(request_id, ok=run.phase == "ready", message=message)
         except AuditError as exc:
             log.error("audit row %s of an export could not be completed: %s", request_id, exc.message)
 

@@ -24,7 +24,7 @@ DOWNLOAD_ROUTE = "GET /user-exports/{job}/{file}"
 READY = """() => [...document.querySelectorAll('[data-testid="stDownloadButton"] button')]
   .some(b => b.innerText.includes('Download users') && b.offsetParent !== null)"""
 GRID = """() => [...document.querySelectorAll('[data-testid="stButton"] button')]
-  .some(b => b.innerText.trim() === 'Export all users' && b.offsetParent !== null)"""
+  .some(b => b.innerText.includes('Export all users') && b.offsetParent !== null)"""
 
 
 def _requests(tenant: DevTenant) -> dict[str, int]:
