@@ -415,7 +415,7 @@ def markdown(results: dict) -> str:
             f"< {RSS_GROWTH_MAX_MB:.0f} MB",
         )
     mach = results["machine"]
-    lines = ["\n".join(rows), ""]
+    lines = ["\n".join(rows), ""] if len(rows) > 2 else []  # `--only export`: no size columns
     if results.get("export"):
         e = results["export"]
         lines += [
