@@ -128,7 +128,7 @@ def test_cancel_stops_the_export_and_keeps_no_file(sign_in, fresh_tenant):
 
 
 def test_progress_is_shown_while_auth0_prepares_the_file(sign_in, fresh_tenant):
-    fresh_tenant.set_exports(users_per_second=50)  # 3 s
+    fresh_tenant.set_exports(users_per_second=20)  # about 8 s
     at = sign_in("admin")
     at.button(key="export.all").click().run()
     seen = set()
