@@ -86,6 +86,8 @@ ACTIONS: tuple[str, ...] = (
     # issue 16: metadata and profile edits (admin_core.actions.save_metadata / save_profile)
     "edit_metadata",
     "edit_profile",
+    # issue 19: a whole-tenant export through Auth0's export job (admin_core.exports); no target person
+    "export_users",
 )
 #: Row states: ``attempted`` until ``complete()`` turns it into ``ok`` or ``error``.
 STATES: tuple[str, ...] = ("attempted", "ok", "error")

@@ -20,6 +20,7 @@ import streamlit as st
 
 from admin_core.audit import AuditStore
 from admin_core.auth0.creation import Creator
+from admin_core.auth0.exports import ExportDesk
 from admin_core.auth0.recreate import Recreator
 from admin_core.auth0.roles import RoleDesk
 from admin_core.auth0.support import NOT_ON_PLAN, SessionsNotOnPlan, SupportDesk
@@ -28,6 +29,7 @@ from admin_core.deleted import PurgeClock
 from admin_core.deleted import purge as purge_deleted
 from admin_core.domain import User, UserPage, UserQuery
 from admin_core.errors import AdminError, AppError, PermissionDenied, SearchCapReached, UserGone
+from admin_core.exports import ExportRegistry
 from admin_core.logcodes import is_failure
 from admin_core.newusers import DatabaseConnection
 from admin_core.overview import FiguresStore
@@ -343,3 +345,12 @@ def database_connections() -> tuple[DatabaseConnection, ...]:
 
 def forget_connections() -> None:
     database_connections.clear()
+
+
+# --- issue 19: whole-tenant exports through Auth0's export job (threads of this process) ---------------
+
+
+@st.cache_resource(show_spinner=False)
+def get_exports() -> ExportRegistry:
+    """Every session's exports: run in threads of this process, their files in one temporary directory."""
+    return ExportRegistry(source=lambda: ExportDesk(directory=get_directory()), audit=get_audit)

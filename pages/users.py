@@ -6,7 +6,7 @@ from admin_core import actions, csvsafe, runtime
 from admin_core.auth import require_change
 from admin_core.domain import SEARCH_CAP, User, UserPage, search_cap_message
 from admin_core.errors import AdminError, NotAllowed
-from admin_core.ui import listing, roles
+from admin_core.ui import export_all, listing, roles
 from admin_core.ui.cards import clip, render_grid, render_table, users_frame
 from admin_core.ui.chrome import md, show_error
 from admin_core.ui.gate import require_access
@@ -275,3 +275,4 @@ if (page := load(state)) is not None:
     results(state, page)
     pager(state, page)
     export(state, page)
+export_all.render(identity=identity, connection=state.connection)
