@@ -418,6 +418,10 @@ def purge_deleted_profiles(*, identity: Identity) -> int:
 def _role_change(identity: Identity, user: User, action: str, note: str, change) -> ActionReport:
     """Like `_fix`, and the audit row says which roles (`note`, role names: no secret)."""
     _require_admin(identity, action, [user])
+    return _role_change_checked(identity, user, action, note, change)
+
+
+def _role_change_checked(identity: Identity, user: User, action: str, note: str, change) -> ActionReport:
     report = ActionReport()
     try:
         try:
@@ -468,6 +472,16 @@ def add_roles(
 def remove_role(*, identity: Identity, user: User, role: RoleInfo, bulk: bool = False) -> ActionReport:
     """`DELETE /api/v2/users/{id}/roles`. The admin role is never taken from the admin themselves, nor from
     its last holder (`GET /api/v2/roles/{id}/users`, asked just before): both said in words, audited."""
+    return _role_change(
+        identity,
+        user,
+        "bulk_role_remove" if bulk else "role_remove",
+        _role_note("Removed", [role]),
+        _role_removal(identity, user, role),
+    )
+
+
+def _role_removal(identity: Identity, user: User, role: RoleInfo):
     desk = runtime.get_role_desk()
     admin_role = runtime.get_settings().admin_role
 
@@ -479,9 +493,7 @@ def remove_role(*, identity: Identity, user: User, role: RoleInfo, bulk: bool = 
                 raise NotAllowed(last_admin_message(admin_role))
         desk.remove(user_id=user.user_id, role_ids=[role.role_id])
 
-    return _role_change(
-        identity, user, "bulk_role_remove" if bulk else "role_remove", _role_note("Removed", [role]), change
-    )
+    return change
 
 
 def add_role_to_users(*, identity: Identity, users: Sequence[User], role: RoleInfo) -> ActionReport:
@@ -650,3 +662,62 @@ def save_profile(*, identity: Identity, user: User, edit: ProfileEdit) -> Action
     editor = ProfileEditor(runtime.get_directory())
     body = edit.body()
     return _fix(identity, user, "edit_profile", lambda: editor.save(user=user, body=body))
+
+
+# --- bulk jobs (issue 19): the actor checked when a job starts or resumes, then one audited change per person
+
+
+JOB_AUDIT_ACTIONS = {
+    "delete": "bulk_delete",
+    "block": "block",
+    "unblock": "unblock",
+    "role_add": "bulk_role_add",
+    "role_remove": "bulk_role_remove",
+}
+
+
+def check_job(*, identity: Identity, action: str, users: Sequence[User]) -> None:
+    """A bulk job starts (or resumes) only for an admin Auth0 still calls one, as every change."""
+    _require_admin(identity, JOB_AUDIT_ACTIONS[action], users)
+
+
+def job_item(*, identity: Identity, action: str, user: User, role: RoleInfo | None = None) -> str | None:
+    """One person of a bulk job (admin_core.jobrunner, on its own thread): the usual audited change, an
+    "attempted" row first and the outcome after. Returns why it failed, in words, or None when done. The
+    actor was checked when the job started or resumed (`check_job`): no session is reachable from here."""
+    directory = runtime.get_directory()
+    audit_action = JOB_AUDIT_ACTIONS[action]
+    try:
+        if action == "delete":
+            return _run(identity, audit_action, user, lambda: _keep_then_delete(identity, user))
+        if action in ("block", "unblock"):
+            blocked = action == "block"
+            return _run(
+                identity,
+                audit_action,
+                user,
+                lambda: directory.set_blocked(actor_sub=identity.sub, user_id=user.user_id, blocked=blocked),
+            )
+        if role is None:
+            raise ValueError("a role change needs its role")
+        if action == "role_add":
+            desk = runtime.get_role_desk()
+            report = _role_change_checked(
+                identity,
+                user,
+                audit_action,
+                _role_note("Added", [role]),
+                lambda: desk.assign(user_id=user.user_id, role_ids=[role.role_id]),
+            )
+        else:
+            report = _role_change_checked(
+                identity,
+                user,
+                audit_action,
+                _role_note("Removed", [role]),
+                _role_removal(identity, user, role),
+            )
+        return report.failed[0][1] if report.failed else None
+    finally:
+        directory.forget_standing(user.user_id)  # a changed admin's next change must ask Auth0
+        runtime.forget_person(user.user_id)
