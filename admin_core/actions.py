@@ -90,11 +90,14 @@ def _refuse(
     raise NotAllowed(message)
 
 
-def _run(identity: Identity, action: str, user: User, change) -> str | None:
-    """Audit row first ("attempted"), then Auth0, then complete the row; returns an error message or None."""
+def _run(identity: Identity, action: str, user: User, change, *, request_id: str | None = None) -> str | None:
+    """Audit row first ("attempted"), then Auth0, then complete the row; returns an error message or None.
+    `request_id` (a bulk job's person) makes the row findable, and unique: never twice for that person."""
     audit = runtime.get_audit()
     try:
-        request_id = audit.begin(actor=identity.actor, action=action, target=_target(user))
+        request_id = audit.begin(
+            actor=identity.actor, action=action, target=_target(user), request_id=request_id
+        )
     except AuditError as exc:
         return f"Not done: the audit log could not be written ({exc.message})."
     try:
@@ -421,11 +424,15 @@ def _role_change(identity: Identity, user: User, action: str, note: str, change)
     return _role_change_checked(identity, user, action, note, change)
 
 
-def _role_change_checked(identity: Identity, user: User, action: str, note: str, change) -> ActionReport:
+def _role_change_checked(
+    identity: Identity, user: User, action: str, note: str, change, *, request_id: str | None = None
+) -> ActionReport:
     report = ActionReport()
     try:
         try:
-            request_id = runtime.get_audit().begin(actor=identity.actor, action=action, target=_target(user))
+            request_id = runtime.get_audit().begin(
+                actor=identity.actor, action=action, target=_target(user), request_id=request_id
+            )
         except AuditError as exc:
             report.failed.append((user, f"Not done: the audit log could not be written ({exc.message})."))
             return report
@@ -681,15 +688,20 @@ def check_job(*, identity: Identity, action: str, users: Sequence[User]) -> None
     _require_admin(identity, JOB_AUDIT_ACTIONS[action], users)
 
 
-def job_item(*, identity: Identity, action: str, user: User, role: RoleInfo | None = None) -> str | None:
+def job_item(
+    *, identity: Identity, action: str, user: User, request_id: str, role: RoleInfo | None = None
+) -> str | None:
     """One person of a bulk job (admin_core.jobrunner, on its own thread): the usual audited change, an
-    "attempted" row first and the outcome after. Returns why it failed, in words, or None when done. The
-    actor was checked when the job started or resumed (`check_job`): no session is reachable from here."""
+    "attempted" row first (under `request_id`, the job's name for this person: admin_core.jobs reads the
+    person's outcome from it) and the outcome after. Returns why it failed, in words, or None when done.
+    The actor was checked when the job started or resumed (`check_job`): no session is reachable here."""
     directory = runtime.get_directory()
     audit_action = JOB_AUDIT_ACTIONS[action]
     try:
         if action == "delete":
-            return _run(identity, audit_action, user, lambda: _keep_then_delete(identity, user))
+            return _run(
+                identity, audit_action, user, lambda: _keep_then_delete(identity, user), request_id=request_id
+            )
         if action in ("block", "unblock"):
             blocked = action == "block"
             return _run(
@@ -697,6 +709,7 @@ def job_item(*, identity: Identity, action: str, user: User, role: RoleInfo | No
                 audit_action,
                 user,
                 lambda: directory.set_blocked(actor_sub=identity.sub, user_id=user.user_id, blocked=blocked),
+                request_id=request_id,
             )
         if role is None:
             raise ValueError("a role change needs its role")
@@ -708,6 +721,7 @@ def job_item(*, identity: Identity, action: str, user: User, role: RoleInfo | No
                 audit_action,
                 _role_note("Added", [role]),
                 lambda: desk.assign(user_id=user.user_id, role_ids=[role.role_id]),
+                request_id=request_id,
             )
         else:
             report = _role_change_checked(
@@ -716,6 +730,7 @@ def job_item(*, identity: Identity, action: str, user: User, role: RoleInfo | No
                 audit_action,
                 _role_note("Removed", [role]),
                 _role_removal(identity, user, role),
+                request_id=request_id,
             )
         return report.failed[0][1] if report.failed else None
     finally:

@@ -357,6 +357,7 @@ class AuditStore:
         self._lock = threading.Lock()
         # In-memory SQLite has one shared connection, so its users must take turns.
         self._memory_lock: contextlib.AbstractContextManager[bool] | None = None
+        self._sqlite_write_lock = threading.Lock()
         self._ready = False
         try:
             self._engine = self._create_engine(self._url)
@@ -393,6 +394,13 @@ class AuditStore:
     def _turn(self) -> contextlib.AbstractContextManager[Any]:
         """Serialise database use when all threads share one in-memory connection."""
         return self._memory_lock if self._memory_lock is not None else contextlib.nullcontext()
+
+    def writing(self) -> contextlib.AbstractContextManager[Any]:
+        """Hold while writing: this process's writers to a SQLite file take turns here, not in SQLite's
+        busy handler (which sleeps up to 100 ms a try: a bulk job's pool of writers would crawl)."""
+        if self._sqlite_path is not None:
+            return self._sqlite_write_lock
+        return self._turn()
 
     @property
     def url(self) -> str:
@@ -493,7 +501,7 @@ class AuditStore:
         )
         try:
             # One statement, so SQLite takes its write lock at once (waiting on busy_timeout).
-            with self._turn(), self._engine.begin() as conn:
+            with self.writing(), self._engine.begin() as conn:
                 updated = conn.execute(statement).rowcount
         except exc.SQLAlchemyError as error:
             raise _audit_error(error, doing, after) from error
@@ -553,7 +561,7 @@ class AuditStore:
         doing = "write the audit log"
         self._prepare(doing, after)
         try:
-            with self._turn(), self._engine.begin() as conn:
+            with self.writing(), self._engine.begin() as conn:
                 conn.execute(audit_events.insert().values(**values))
         except exc.IntegrityError as error:
             raise AuditRequestError(
@@ -688,7 +696,7 @@ class AuditStore:
         after = "The person was not deleted."
         self._prepare(doing, after)
         try:
-            with self._turn(), self._engine.begin() as conn:
+            with self.writing(), self._engine.begin() as conn:
                 key = conn.execute(deleted_profiles.insert().values(**values)).inserted_primary_key
         except exc.SQLAlchemyError as error:
             raise _audit_error(error, doing, after) from error
@@ -702,7 +710,7 @@ class AuditStore:
         doing = "remove the kept profile"
         self._prepare(doing)
         try:
-            with self._turn(), self._engine.begin() as conn:
+            with self.writing(), self._engine.begin() as conn:
                 conn.execute(statement)
         except exc.SQLAlchemyError as error:
             raise _audit_error(error, doing) from error
@@ -731,7 +739,7 @@ class AuditStore:
         doing = "record the re-created user"
         self._prepare(doing)
         try:
-            with self._turn(), self._engine.begin() as conn:
+            with self.writing(), self._engine.begin() as conn:
                 conn.execute(statement)
         except exc.SQLAlchemyError as error:
             raise _audit_error(error, doing) from error
@@ -744,7 +752,7 @@ class AuditStore:
         doing = "purge the kept profiles"
         self._prepare(doing)
         try:
-            with self._turn(), self._engine.begin() as conn:
+            with self.writing(), self._engine.begin() as conn:
                 return int(conn.execute(statement).rowcount or 0)
         except exc.SQLAlchemyError as error:
             raise _audit_error(error, doing) from error

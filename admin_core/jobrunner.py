@@ -35,6 +35,7 @@ from admin_core.jobs import (
     JobStore,
     Person,
     instance_id,
+    request_id,
 )
 from admin_core.roles import RoleInfo
 
@@ -169,18 +170,23 @@ def _run(identity: Identity, job_id: str, store: JobStore, cancelled: threading.
         items = store.items(job_id, states=(PENDING,))
 
         def one(item: Item) -> None:
-            if cancelled.is_set() or not store.start_item(job_id, item.position):
+            if cancelled.is_set():
                 return
             try:
                 error = actions.job_item(
-                    identity=identity, action=job.action, user=_user(item.person), role=role
+                    identity=identity,
+                    action=job.action,
+                    user=_user(item.person),
+                    request_id=request_id(job_id, item.position),
+                    role=role,
                 )
             except Exception:
                 log.exception(
                     "bulk job %s: %s of %s failed unexpectedly", job_id, job.action, item.person.user_id
                 )
                 error = UNEXPECTED
-            store.finish_item(job_id, item.position, error=error)
+            if error is not None:  # done is the audit row's "ok": no second write for it
+                store.fail_item(job_id, item.position, reason=error)
 
         with ThreadPoolExecutor(
             max_workers=BULK_CONCURRENCY, thread_name_prefix=f"bulk-{job_id[:8]}"

@@ -24,7 +24,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import exc
 
-from admin_core.audit import AuditError, AuditStore, UTCDateTime
+from admin_core.audit import AuditError, AuditStore, UTCDateTime, audit_events
 
 #: What a job does to each person: the verb of the progress panel and the audit page.
 JOB_ACTIONS: dict[str, str] = {
@@ -208,7 +208,7 @@ class JobStore:
 
     def _write(self, work) -> Any:
         try:
-            with self._engine().begin() as conn:
+            with self._audit.writing(), self._engine().begin() as conn:
                 return work(conn)
         except exc.SQLAlchemyError as error:
             raise AuditError(f"Could not write the job to the audit database: {_reason(error)}.") from None
@@ -338,23 +338,15 @@ class JobStore:
             )
         )
 
-    def start_item(self, job_id: str, position: int) -> bool:
-        """Mark one pending person as on its way; False when it was not pending (never twice)."""
-        return self._set_item(job_id, position, STARTED, None, only_from=PENDING)
-
-    def finish_item(self, job_id: str, position: int, *, error: str | None) -> None:
-        self._set_item(job_id, position, DONE if error is None else FAILED, error, only_from=STARTED)
-
-    def _set_item(
-        self, job_id: str, position: int, state: str, reason: str | None, *, only_from: str
-    ) -> bool:
+    def fail_item(self, job_id: str, position: int, *, reason: str) -> None:
+        """The person's change failed: why, in the words the admin sees (the audit row has it too)."""
         c = bulk_job_items.c
         statement = (
             bulk_job_items.update()
-            .where(c.job_id == job_id, c.position == position, c.state == only_from)
-            .values(state=state, reason=reason, finished_at=None if state == STARTED else _now())
+            .where(c.job_id == job_id, c.position == position)
+            .values(state=FAILED, reason=reason, finished_at=_now())
         )
-        return bool(self._write(lambda conn: conn.execute(statement).rowcount) == 1)
+        self._write(lambda conn: conn.execute(statement))
 
     def end(self, job_id: str, *, owner: str, status: str) -> None:
         """The run is over (finished, cancelled, or interrupted at shutdown): the untried become not started."""
@@ -362,7 +354,11 @@ class JobStore:
         def work(conn: sa.Connection) -> None:
             conn.execute(
                 bulk_job_items.update()
-                .where(bulk_job_items.c.job_id == job_id, bulk_job_items.c.state == PENDING)
+                .where(
+                    bulk_job_items.c.job_id == job_id,
+                    bulk_job_items.c.state == PENDING,
+                    ~sa.exists().where(audit_events.c.request_id == _request_id_column()),
+                )
                 .values(state=NOT_STARTED)
             )
             conn.execute(
@@ -384,10 +380,13 @@ class JobStore:
         return self._jobs(sa.select(bulk_jobs).order_by(bulk_jobs.c.created_at.desc()).limit(limit))
 
     def items(self, job_id: str, *, states: Sequence[str] = ITEM_STATES) -> list[Item]:
+        """Each person of the job with their outcome now (from the audit row the job's change wrote)."""
+        state, reason, _ = _outcome_columns()
         c = bulk_job_items.c
         statement = (
-            sa.select(bulk_job_items)
-            .where(c.job_id == job_id, c.state.in_(list(states)))
+            sa.select(c.position, c.user_id, c.email, c.name, state.label("state"), reason.label("reason"))
+            .select_from(_with_audit())
+            .where(c.job_id == job_id)
             .order_by(c.position)
         )
         rows = self._read(lambda conn: conn.execute(statement).mappings().all())
@@ -399,27 +398,30 @@ class JobStore:
                 reason=r["reason"],
             )
             for r in rows
+            if r["state"] in states
         ]
 
     def _jobs(self, statement: sa.Select) -> list[Job]:
         c = bulk_job_items.c
+        state, _, finished_at = _outcome_columns()
 
         def work(conn: sa.Connection) -> list[Job]:
             rows = conn.execute(statement).mappings().all()
             counts: dict[str, dict[str, int]] = {r["id"]: {} for r in rows}
             if counts:
                 tally = conn.execute(
-                    sa.select(c.job_id, c.state, sa.func.count())
+                    sa.select(c.job_id, state, sa.func.count())
+                    .select_from(_with_audit())
                     .where(c.job_id.in_(list(counts)))
-                    .group_by(c.job_id, c.state)
+                    .group_by(c.job_id, state)
                 )
-                for job_id, state, n in tally:
-                    counts[job_id][state] = int(n)
+                for job_id, each, n in tally:
+                    counts[job_id][each] = int(n)
                 j = bulk_jobs.c
                 this_run = conn.execute(
                     sa.select(c.job_id, sa.func.count())
-                    .join(bulk_jobs, j.id == c.job_id)
-                    .where(c.job_id.in_(list(counts)), c.finished_at >= j.started_at)
+                    .select_from(_with_audit().join(bulk_jobs, j.id == c.job_id))
+                    .where(c.job_id.in_(list(counts)), finished_at >= j.started_at)
                     .group_by(c.job_id)
                 )
                 for job_id, n in this_run:
@@ -429,11 +431,47 @@ class JobStore:
         return self._read(work)
 
 
+def request_id(job_id: str, position: int) -> str:
+    """The audit row of a job's person is named after both: the person's outcome is read from it, and the
+    audit log's unique request ids make a second change for the same person impossible."""
+    return f"{job_id}-{position}"
+
+
+def _request_id_column() -> sa.ColumnElement[str]:
+    c = bulk_job_items.c
+    return c.job_id + sa.literal("-") + sa.cast(c.position, sa.String)
+
+
+def _with_audit() -> sa.FromClause:
+    return bulk_job_items.outerjoin(audit_events, audit_events.c.request_id == _request_id_column())
+
+
+def _outcome_columns() -> tuple[sa.ColumnElement[str], sa.ColumnElement[str], sa.ColumnElement[datetime]]:
+    """A person's state, reason and end: a failure the runner wrote, else the audit row's state, else
+    the item's own (pending / not started)."""
+    c, a = bulk_job_items.c, audit_events.c
+    state = sa.case(
+        (c.state == FAILED, FAILED),
+        (a.state == "ok", DONE),
+        (a.state == "error", FAILED),
+        (a.state == "attempted", STARTED),
+        else_=c.state,
+    )
+    reason = sa.case((c.state == FAILED, c.reason), (a.state == "error", a.message), else_=sa.null())
+    return state, reason, sa.func.coalesce(c.finished_at, a.completed_at)
+
+
 def _cut_short(conn: sa.Connection, job_id: str) -> None:
-    """People whose change was on its way when the owner stopped: failed, in words (never run again)."""
+    """People whose change was on its way when the owner stopped (their audit row still "attempted"):
+    failed, in words, and never run again."""
+    a = audit_events.c
     conn.execute(
         bulk_job_items.update()
-        .where(bulk_job_items.c.job_id == job_id, bulk_job_items.c.state == STARTED)
+        .where(
+            bulk_job_items.c.job_id == job_id,
+            bulk_job_items.c.state != FAILED,
+            sa.exists().where(a.request_id == _request_id_column(), a.state == "attempted"),
+        )
         .values(state=FAILED, reason=CUT_SHORT, finished_at=_now())
     )
 

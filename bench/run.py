@@ -34,7 +34,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--reruns", type=int, help="warm reruns per timing series (default 40; quick 10)")
     p.add_argument(
         "--only",
-        choices=("requests", "timing", "browser"),
+        choices=("requests", "timing", "browser", "bulk"),
         action="append",
         help="run only these parts (repeatable); 'requests' = request counts and token grants",
     )
@@ -49,7 +49,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     else:
         args.sizes = QUICK_SIZES if args.quick else FULL_SIZES
     args.reruns = args.reruns or (10 if args.quick else 40)
-    parts = set(args.only or ("requests", "timing", "browser"))
+    parts = set(args.only or ("requests", "timing", "browser", "bulk"))
     if args.quick or args.no_browser:
         parts.discard("browser")
     args.parts = parts
@@ -119,6 +119,8 @@ def main(argv: list[str] | None = None) -> int:
     browser_sizes = {args.browser_size} if "browser" in args.parts else set()
     workroot = Path(tempfile.mkdtemp(prefix="bench-"))
     for size in sorted(set(args.sizes) | browser_sizes):
+        if not args.parts & {"requests", "timing"} and size not in browser_sizes:
+            continue  # e.g. --only bulk: its own dev tenants
         log(f"dev tenant with {size:,} users ({args.latency_ms} ms latency)")
         with DevTenant(users=size, latency_ms=args.latency_ms) as tenant:
             entry: dict = {"tenant_startup_s": round(tenant.startup_seconds or 0, 2)}
@@ -150,6 +152,11 @@ def main(argv: list[str] | None = None) -> int:
                     tenant, workroot / "memory", sessions=args.sessions
                 )
             results["sizes"][str(size)] = entry
+    if "bulk" in args.parts:  # issue 19 part 3: 200 deletes as a job, Free plan and no limit
+        from bench import bulk
+
+        log("bulk jobs: 200 deletes at the Free plan's limit (about 100 s), then with no limit")
+        results["bulk"] = bulk.bulk_runs(workroot, quick=args.quick, latency_ms=args.latency_ms)
     results["machine"]["loadavg_end"] = machine()["loadavg"]
     results["seconds"] = round(time.monotonic() - started, 1)
     results["targets"] = report.targets(results)

@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from admin_core import jobrunner, runtime
+from admin_core.audit import Target
 from admin_core.auth import IDENTITY_KEY, Role
 from admin_core.domain import User
 from admin_core.errors import NotAllowed
@@ -26,6 +27,7 @@ from admin_core.jobs import (
     JobStore,
     Person,
     bulk_jobs,
+    request_id,
 )
 from tests.app.test_support_faults import audit_rows
 from tests.support.app_env import app_environment, clear_app_caches
@@ -125,10 +127,13 @@ def test_an_interrupted_job_resumes_only_the_rest(app_env, fresh_tenant):
         created_by_email=admin.email,
         owner="a-process-that-died",
     )
-    for position in (0, 1):
-        store.start_item(job_id, position)
-        store.finish_item(job_id, position, error=None)
-    store.start_item(job_id, 2)
+    audit = runtime.get_audit()
+    for position in (0, 1, 2):  # what the dead process's job_item wrote: 0 and 1 done, 2 on its way
+        target = Target(user_id=chosen[position].user_id)
+        rid = request_id(job_id, position)
+        audit.begin(actor=admin.actor, action="bulk_delete", target=target, request_id=rid)
+        if position < 2:
+            audit.complete(rid, ok=True)
     with runtime.get_audit().engine.begin() as conn:
         conn.execute(
             bulk_jobs.update()
@@ -143,8 +148,12 @@ def test_an_interrupted_job_resumes_only_the_rest(app_env, fresh_tenant):
     assert outcomes(job_id) == [DONE, DONE, FAILED, DONE, DONE, DONE]
     assert jobrunner.outcomes(job_id)[2].reason == CUT_SHORT
     assert fresh_tenant.stats()["requests"].get("DELETE /api/v2/users/{id}", 0) - before == 3
-    assert still_there(fresh_tenant, chosen) == {u.user_id for u in chosen[:3]}  # 0-2 were never really sent
-    once_each(app_env, "bulk_delete", chosen[3:])
+    assert still_there(fresh_tenant, chosen) == {u.user_id for u in chosen[:3]}  # 0-2: simulated only
+    rows = Counter((r.target_user_id, r.state) for r in audit_rows(app_env, "bulk_delete"))
+    assert rows == Counter(
+        [(chosen[0].user_id, "ok"), (chosen[1].user_id, "ok"), (chosen[2].user_id, "attempted")]
+        + [(u.user_id, "ok") for u in chosen[3:]]
+    )  # one row per person: the cut-short one is not run again
     with pytest.raises(NotAllowed, match="Only an interrupted job"):
         jobrunner.resume(identity=admin, job_id=job_id)  # finished: nothing is run twice
 

@@ -1,13 +1,16 @@
-"""The bulk-job store (admin_core.jobs) on SQLite and PostgreSQL: one owner at a time, a stale heartbeat reads
-as interrupted, a takeover claims it once and marks the change that was cut short, the rest pending again."""
+"""The bulk-job store (admin_core.jobs) on SQLite and PostgreSQL: each person's outcome is read from the audit
+row of their change, one owner at a time, a stale heartbeat reads as interrupted, a takeover claims it once
+and marks the change that was cut short, the rest pending again."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from threading import Barrier, Thread
 
+import pytest
 import sqlalchemy as sa
 
+from admin_core.audit import Actor, AuditRequestError, Target
 from admin_core.jobs import (
     CUT_SHORT,
     DONE,
@@ -21,9 +24,22 @@ from admin_core.jobs import (
     JobStore,
     Person,
     bulk_jobs,
+    request_id,
 )
 
 PEOPLE = [Person(user_id=f"auth0|{i}", email=f"p{i}@example.com", name=f"P {i}") for i in range(5)]
+
+
+ADMIN = Actor(sub="auth0|admin", email="a@x.test")
+
+
+def change(store, job_id: str, position: int, *, ok: bool | None, message: str | None = None) -> None:
+    """What actions.job_item writes for one person: the attempted row, then (unless cut short) its outcome."""
+    person = PEOPLE[position]
+    rid = request_id(job_id, position)
+    store.begin(actor=ADMIN, action="bulk_delete", target=Target(user_id=person.user_id), request_id=rid)
+    if ok is not None:
+        store.complete(rid, ok=ok, message=message)
 
 
 def new_job(jobs: JobStore, owner: str = "instance-a") -> str:
@@ -44,10 +60,10 @@ def age_heartbeat(store, job_id: str, seconds: float) -> None:
 def test_a_job_counts_each_persons_outcome_and_ends_with_the_rest_not_started(store):
     jobs = JobStore(store)
     job_id = new_job(jobs)
-    assert jobs.start_item(job_id, 0) and not jobs.start_item(job_id, 0)  # never started twice
-    jobs.finish_item(job_id, 0, error=None)
-    assert jobs.start_item(job_id, 1)
-    jobs.finish_item(job_id, 1, error="Auth0 said no.")
+    change(store, job_id, 0, ok=True)
+    with pytest.raises(AuditRequestError):
+        change(store, job_id, 0, ok=True)  # never a second change for the same person
+    change(store, job_id, 1, ok=False, message="Auth0 said no.")
     job = jobs.get(job_id)
     assert job is not None and job.status == RUNNING
     assert (job.done, job.failed, job.left, job.total) == (1, 1, 3, 5)
@@ -60,9 +76,8 @@ def test_a_job_counts_each_persons_outcome_and_ends_with_the_rest_not_started(st
 def test_a_stale_heartbeat_reads_as_interrupted_and_one_claim_wins(store, make_store):
     jobs = JobStore(store)
     job_id = new_job(jobs)
-    jobs.start_item(job_id, 0)
-    jobs.finish_item(job_id, 0, error=None)
-    jobs.start_item(job_id, 1)  # on its way when the owner died
+    change(store, job_id, 0, ok=True)
+    change(store, job_id, 1, ok=None)  # on its way when the owner died
     assert not jobs.claim(job_id, owner="instance-b")  # the owner is alive: no takeover
     age_heartbeat(store, job_id, STALE_SECONDS + 5)
     assert jobs.get(job_id).status == INTERRUPTED
