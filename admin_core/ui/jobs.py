@@ -200,6 +200,12 @@ def _listing(identity: Identity, found: list[Job]) -> None:
                         show_error(exc)
                     else:
                         st.rerun(scope="app")
+            stoppable = job.status == RUNNING and identity.can_change and not job.cancel_requested
+            if stoppable and st.button("Cancel", key=f"jobs.stop.{job.id}", icon=":material/stop_circle:"):
+                try:
+                    jobrunner.cancel(identity=require_session(), job_id=job.id)
+                except (NotAllowed, AppError) as exc:
+                    show_error(exc)
             people = jobrunner.outcomes(job.id)
             st.dataframe(
                 pd.DataFrame(
