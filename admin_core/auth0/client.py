@@ -166,8 +166,8 @@ class RateLimitGate:
 
     def _available(self, now: float) -> float:
         tokens = self._tokens + self.rate * max(0.0, now - self._tokens_at)
-        if now >= self.reset_at and self.limit:
-            tokens = max(tokens, float(self.limit - self._debt - self._sent_since))
+        if now >= self.reset_at:  # full again (a limit not told yet: one request, whose answer tells it)
+            tokens = max(tokens, float((self.limit or 1) - self._debt - self._sent_since))
         return min(float(self.limit or tokens), tokens)
 
     def release(self) -> None:
@@ -185,14 +185,16 @@ class RateLimitGate:
             reset_at = float(headers["x-ratelimit-reset"])
         except (KeyError, ValueError):
             if response.status_code == 429:
-                self.penalize(None)
+                self.penalize(None, answered=True)
             return
         try:
             limit: int | None = int(headers.get("x-ratelimit-limit", ""))
         except ValueError:
             limit = None
         if response.status_code == 429:
-            self.penalize(reset_at)
+            if limit:
+                self.limit = limit
+            self.penalize(reset_at, answered=True)
             return
         now = time.time()
         with self._cond:
@@ -228,15 +230,16 @@ class RateLimitGate:
         self.rate = best
         self._history.append((sent_at, remaining, self.answered, others))
 
-    def penalize(self, retry_at: float | None) -> None:
+    def penalize(self, retry_at: float | None, *, answered: bool = False) -> None:
         """A 429 arrived: the model was too hopeful. Nothing is left until `retry_at` (at least half a
-        second from now), and the learnt rate is halved."""
+        second from now), and the learnt rate is halved. `answered`: called from inside the refused
+        request's own answer, which is still counted in flight (and took no token)."""
         with self._cond:
             now = time.time()
             self.remaining = 0
             self.reset_at = max(self.reset_at, retry_at or 0.0, now + 0.5)
             self._tokens, self._tokens_at = 0.0, now
-            self._debt, self._sent_since = self.inflight, 0
+            self._debt, self._sent_since = max(0, self.inflight - (1 if answered else 0)), 0
             self.rate /= 2
             self._history.clear()
             self._cond.notify_all()
