@@ -118,6 +118,7 @@ class RateLimitGate:
     """
 
     HISTORY_SECONDS = 60.0
+    MAX_PENALTY = 5.0  # seconds a 429 holds every request back, at most
 
     def __init__(self, *, max_wait: float = 60.0):
         self._cond = threading.Condition()
@@ -237,7 +238,9 @@ class RateLimitGate:
         with self._cond:
             now = time.time()
             self.remaining = 0
-            self.reset_at = max(self.reset_at, retry_at or 0.0, now + 0.5)
+            # Auth0's windows are seconds long: a reset further off is not waited out in full (a request
+            # then would be refused again, and tells the gate anew)
+            self.reset_at = max(now + 0.5, min(max(self.reset_at, retry_at or 0.0), now + self.MAX_PENALTY))
             self._tokens, self._tokens_at = 0.0, now
             self._debt, self._sent_since = max(0, self.inflight - (1 if answered else 0)), 0
             self.rate /= 2
