@@ -90,11 +90,14 @@ def _refuse(
     raise NotAllowed(message)
 
 
-def _run(identity: Identity, action: str, user: User, change) -> str | None:
-    """Audit row first ("attempted"), then Auth0, then complete the row; returns an error message or None."""
+def _run(identity: Identity, action: str, user: User, change, *, request_id: str | None = None) -> str | None:
+    """Audit row first ("attempted"), then Auth0, then complete the row; returns an error message or None.
+    `request_id` (a bulk job's person) makes the row findable, and unique: never twice for that person."""
     audit = runtime.get_audit()
     try:
-        request_id = audit.begin(actor=identity.actor, action=action, target=_target(user))
+        request_id = audit.begin(
+            actor=identity.actor, action=action, target=_target(user), request_id=request_id
+        )
     except AuditError as exc:
         return f"Not done: the audit log could not be written ({exc.message})."
     try:
@@ -418,10 +421,18 @@ def purge_deleted_profiles(*, identity: Identity) -> int:
 def _role_change(identity: Identity, user: User, action: str, note: str, change) -> ActionReport:
     """Like `_fix`, and the audit row says which roles (`note`, role names: no secret)."""
     _require_admin(identity, action, [user])
+    return _role_change_checked(identity, user, action, note, change)
+
+
+def _role_change_checked(
+    identity: Identity, user: User, action: str, note: str, change, *, request_id: str | None = None
+) -> ActionReport:
     report = ActionReport()
     try:
         try:
-            request_id = runtime.get_audit().begin(actor=identity.actor, action=action, target=_target(user))
+            request_id = runtime.get_audit().begin(
+                actor=identity.actor, action=action, target=_target(user), request_id=request_id
+            )
         except AuditError as exc:
             report.failed.append((user, f"Not done: the audit log could not be written ({exc.message})."))
             return report
@@ -468,6 +479,16 @@ def add_roles(
 def remove_role(*, identity: Identity, user: User, role: RoleInfo, bulk: bool = False) -> ActionReport:
     """`DELETE /api/v2/users/{id}/roles`. The admin role is never taken from the admin themselves, nor from
     its last holder (`GET /api/v2/roles/{id}/users`, asked just before): both said in words, audited."""
+    return _role_change(
+        identity,
+        user,
+        "bulk_role_remove" if bulk else "role_remove",
+        _role_note("Removed", [role]),
+        _role_removal(identity, user, role),
+    )
+
+
+def _role_removal(identity: Identity, user: User, role: RoleInfo):
     desk = runtime.get_role_desk()
     admin_role = runtime.get_settings().admin_role
 
@@ -479,9 +500,7 @@ def remove_role(*, identity: Identity, user: User, role: RoleInfo, bulk: bool = 
                 raise NotAllowed(last_admin_message(admin_role))
         desk.remove(user_id=user.user_id, role_ids=[role.role_id])
 
-    return _role_change(
-        identity, user, "bulk_role_remove" if bulk else "role_remove", _role_note("Removed", [role]), change
-    )
+    return change
 
 
 def add_role_to_users(*, identity: Identity, users: Sequence[User], role: RoleInfo) -> ActionReport:
@@ -679,3 +698,70 @@ def _save(identity: Identity, user: User, action: str, body: dict) -> ActionRepo
     else:
         report.failed.append((user, error))
     return report
+
+
+# --- bulk jobs (issue 19): the actor checked when a job starts or resumes, then one audited change per person
+
+
+JOB_AUDIT_ACTIONS = {
+    "delete": "bulk_delete",
+    "block": "block",
+    "unblock": "unblock",
+    "role_add": "bulk_role_add",
+    "role_remove": "bulk_role_remove",
+}
+
+
+def check_job(*, identity: Identity, action: str, users: Sequence[User]) -> None:
+    """A bulk job starts (or resumes) only for an admin Auth0 still calls one, as every change."""
+    _require_admin(identity, JOB_AUDIT_ACTIONS[action], users)
+
+
+def job_item(
+    *, identity: Identity, action: str, user: User, request_id: str, role: RoleInfo | None = None
+) -> str | None:
+    """One person of a bulk job (admin_core.jobrunner, on its own thread): the usual audited change, an
+    "attempted" row first (under `request_id`, the job's name for this person: admin_core.jobs reads the
+    person's outcome from it) and the outcome after. Returns why it failed, in words, or None when done.
+    The actor was checked when the job started or resumed (`check_job`): no session is reachable here."""
+    directory = runtime.get_directory()
+    audit_action = JOB_AUDIT_ACTIONS[action]
+    try:
+        if action == "delete":
+            return _run(
+                identity, audit_action, user, lambda: _keep_then_delete(identity, user), request_id=request_id
+            )
+        if action in ("block", "unblock"):
+            blocked = action == "block"
+            return _run(
+                identity,
+                audit_action,
+                user,
+                lambda: directory.set_blocked(actor_sub=identity.sub, user_id=user.user_id, blocked=blocked),
+                request_id=request_id,
+            )
+        if role is None:
+            raise ValueError("a role change needs its role")
+        if action == "role_add":
+            desk = runtime.get_role_desk()
+            report = _role_change_checked(
+                identity,
+                user,
+                audit_action,
+                _role_note("Added", [role]),
+                lambda: desk.assign(user_id=user.user_id, role_ids=[role.role_id]),
+                request_id=request_id,
+            )
+        else:
+            report = _role_change_checked(
+                identity,
+                user,
+                audit_action,
+                _role_note("Removed", [role]),
+                _role_removal(identity, user, role),
+                request_id=request_id,
+            )
+        return report.failed[0][1] if report.failed else None
+    finally:
+        directory.forget_standing(user.user_id)  # a changed admin's next change must ask Auth0
+        runtime.forget_person(user.user_id)

@@ -215,7 +215,67 @@ def targets(results: dict) -> list[dict]:
             f"{e['users_in_file']:,} users in a {e['file_mb']:.1f} MB file; {e['management_requests']} Management "
             f"API requests, {e['requests'].get('GET /user-exports/{job}/{file}', 0)} download",
         )
+    out += bulk_targets(results.get("bulk") or {})
     return out
+
+
+# --- bulk jobs (issue 19, part 3) ---------------------------------------------------------------------
+
+BULK_FREE_MAX_RATIO = 1.15  # of the rate limit's floor, with 0 people failed
+BULK_NONE_MAX_PER_10 = 3.0  # one request's latency per 10 people
+
+
+def bulk_targets(bulk: dict) -> list[dict]:
+    out: list[dict] = []
+    free, none = bulk.get("free"), bulk.get("none")
+    if free and free.get("ratio") is not None:
+        met = free["ratio"] <= BULK_FREE_MAX_RATIO and free["failed"] == 0 and free["still_in_tenant"] == 0
+        out.append({
+            "target": f"{free['people']} deletes at the Free plan's limit within {BULK_FREE_MAX_RATIO}x its floor, 0 errors",
+            "measured": free["ratio"],
+            "limit": BULK_FREE_MAX_RATIO,
+            "met": met,
+            "margin": f"{free['seconds']:.1f} s vs {free['floor_s']:.1f} s floor = {free['ratio']:.3f}x "
+            f"({BULK_FREE_MAX_RATIO - free['ratio']:+.3f}); {free['failed']} failed",
+        })  # fmt: skip
+    if none:
+        ratio = none["per_10_users"]
+        out.append({
+            "target": f"{none['people']} deletes, no limit: <= {BULK_NONE_MAX_PER_10:.0f}x one request's latency per 10 users",
+            "measured": ratio,
+            "limit": BULK_NONE_MAX_PER_10,
+            "met": ratio <= BULK_NONE_MAX_PER_10 and none["failed"] == 0,
+            "margin": f"{none['seconds']:.2f} s for {none['people']} at {none['latency_s'] * 1000:.0f} ms a "
+            f"request = {ratio:.2f}x per 10 ({BULK_NONE_MAX_PER_10 - ratio:+.2f}); {none['failed']} failed",
+        })  # fmt: skip
+    return out
+
+
+def bulk_markdown(bulk: dict) -> list[str]:
+    """The bulk-job rows, a table of their own (one run each, not per tenant size)."""
+    if not bulk:
+        return []
+    rows = [
+        "| Bulk job: deletes | People | Requests | Wall time | Against | Failed | Target |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    if free := bulk.get("free"):
+        rows.append(
+            f"| Free plan (burst 2, 2/s), no undo copies | {free['people']} | {free['requests']} | "
+            f"{free['seconds']:.1f} s | {free['ratio']:.3f}x the {free['floor_s']:.0f} s floor | {free['failed']} | "
+            f"<= {BULK_FREE_MAX_RATIO}x, 0 failed |"
+        )
+    for key, label in (
+        ("none", "no limit, no undo copies"),
+        ("none_keep", "no limit, undo copies kept (3 requests each)"),
+    ):
+        if run := bulk.get(key):
+            rows.append(
+                f"| {label} | {run['people']} | {run['requests']} | {run['seconds']:.2f} s | "
+                f"{run['per_10_users']:.2f}x latency ({run['latency_s'] * 1000:.0f} ms) per 10 | {run['failed']} | "
+                + (f"<= {BULK_NONE_MAX_PER_10:.0f}x |" if key == "none" else "(for information) |")
+            )
+    return ["", *rows]
 
 
 # --- the table ---------------------------------------------------------------------------------------
@@ -414,6 +474,7 @@ def markdown(results: dict) -> str:
             {bsize: f"{m['growth_per_session_mb']:.2f}"},
             f"< {RSS_GROWTH_MAX_MB:.0f} MB",
         )
+    rows += bulk_markdown(results.get("bulk") or {})
     mach = results["machine"]
     lines = ["\n".join(rows), ""] if len(rows) > 2 else []  # `--only export`: no size columns
     if results.get("export"):

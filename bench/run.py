@@ -34,7 +34,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--reruns", type=int, help="warm reruns per timing series (default 40; quick 10)")
     p.add_argument(
         "--only",
-        choices=("requests", "timing", "browser", "export"),
+        choices=("requests", "timing", "browser", "export", "bulk"),
         action="append",
         help="run only these parts (repeatable); 'requests' = request counts and token grants",
     )
@@ -52,7 +52,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     else:
         args.sizes = QUICK_SIZES if args.quick else FULL_SIZES
     args.reruns = args.reruns or (10 if args.quick else 40)
-    parts = set(args.only or ("requests", "timing", "browser", "export"))
+    parts = set(args.only or ("requests", "timing", "browser", "export", "bulk"))
     if args.quick or args.no_browser:
         parts.discard("browser")
         if not args.only:  # the export part drives Chromium too: only when asked for by name
@@ -164,6 +164,11 @@ def main(argv: list[str] | None = None) -> int:
 
         log(f"export of every user at {args.export_size:,} users: server RSS growth, requests")
         results["export"] = export.export_memory(args.export_size, workroot / "export")
+    if "bulk" in args.parts:  # issue 19 part 3: 200 deletes as a job, Free plan and no limit
+        from bench import bulk
+
+        log("bulk jobs: 200 deletes at the Free plan's limit (about 100 s), then with no limit")
+        results["bulk"] = bulk.bulk_runs(workroot, quick=args.quick, latency_ms=args.latency_ms)
     results["machine"]["loadavg_end"] = machine()["loadavg"]
     results["seconds"] = round(time.monotonic() - started, 1)
     results["targets"] = report.targets(results)
