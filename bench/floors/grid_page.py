@@ -29,4 +29,5 @@ def grid() -> None:
                     col.button(label, key=key, on_click=noop, args=(card["id"],), type=kind, width="stretch")
 
 
-in_app_frame("users", users_page("grid", grid))
+if __name__ == "__main__":  # run as a floor (grid_listing.py imports `grid`)
+    in_app_frame("users", users_page("grid", grid))

@@ -27,4 +27,5 @@ def table() -> None:
     st.caption("Tick rows to delete, block or unblock several users at once.")
 
 
-in_app_frame("users", users_page("table", table))
+if __name__ == "__main__":  # run as a floor (table_listing.py imports `table`)
+    in_app_frame("users", users_page("table", table))

@@ -60,6 +60,14 @@ def pager_and_export() -> None:
     )
 
 
+def listing_alone(view: str, results: Callable[[], None]) -> None:
+    """The listing fragment's own elements, without the page around it: what a rerun of the listing alone
+    draws (its row, the cards or table, the pager, the export)."""
+    view_row(view)
+    results()
+    pager_and_export()
+
+
 def users_page(view: str, results: Callable[[], None]) -> Callable[[], None]:
     """The Users page around `results` (the cards or the table), as a page body for in_app_frame."""
 
