@@ -156,5 +156,6 @@ def test_quick_bench_timing_part_runs_with_floors_that_match_the_app(tmp_path: P
     for view, steps in (("grid", {"next_page", "sort", "per_page", "open_dialog"}), ("table", {"tick_rows"})):
         measured = timing[f"{view}_interactions"]
         assert steps <= set(measured), (view, measured)
-        assert all(m["requests_during"] == 0 and m["app"]["n"] == 3 for m in measured.values()), measured
+        # (requests_during is not asserted: a series longer than the listing cache's 30 s refetches once)
+        assert all(m["app"]["n"] == 3 and m["elements_floor"]["n"] == 3 for m in measured.values()), measured
     assert "the page's elements bare" in (tmp_path / "results.md").read_text()
