@@ -7,6 +7,7 @@ import math
 import re
 import statistics
 import time
+from collections.abc import Callable
 
 from streamlit.testing.v1 import AppTest
 from streamlit.testing.v1.element_tree import Block
@@ -21,6 +22,7 @@ from admin_core.ui import chrome, listing
 from admin_core.ui.chrome import md
 from bench import floors
 from bench.env import TIMEOUT, Counter, check, clear_app_caches, measure, sign_in, summary
+from tests.support.fragments import rerun_fragment
 
 USERS = "pages/users.py"
 OVERVIEW = "pages/overview.py"
@@ -229,7 +231,9 @@ def _elements(at: AppTest) -> list[tuple[str, str]]:
         text = getattr(node, "label", None) or getattr(node, "value", None)
         if hasattr(text, "shape"):
             text = f"shape {text.shape}"
-        out.append((node.type, str(text)[:80]))
+        # A card's "Last login **12 minutes ago**" moves on while a series runs; the floor's is fixed.
+        text = re.sub(r"^Last login \*\*.*?\*\*", "Last login **…**", str(text))
+        out.append((node.type, text[:80]))
 
     walk(at._tree)
     return out
@@ -301,15 +305,21 @@ def warm_reruns(tenant, *, reruns: int = 30) -> dict:
     at = sign_in()
     out: dict = {}
 
-    # Grid of 24 (page 1, default sort)
+    # Grid of 24 (page 1, default sort): the whole page next to the bare cards and to the page's elements
     at.run(timeout=TIMEOUT)
     page = runtime.list_users(UserQuery(per_page=24))
     floors.DATA.clear()
     floors.DATA.update(_grid_floor_data(at, page))
+    floors.DATA.update(_table_page_floor_data(at, page))
     grid_floor = AppTest.from_file(f"{FLOOR_DIR}/grid.py", default_timeout=TIMEOUT)
-    out["grid"] = _series(counter, at, grid_floor, reruns)
+    grid_page_floor = AppTest.from_file(f"{FLOOR_DIR}/grid_page.py", default_timeout=TIMEOUT)
+    out["grid"] = _series(counter, at, grid_floor, reruns, elements=grid_page_floor)
     if len(_card_keys(at, "detail:")) != 24 or len(_card_keys(grid_floor, "detail:")) != 24:
         raise RuntimeError("the grid or its floor does not show 24 cards")
+    _check_same_elements(at, grid_page_floor, "grid_page.py")
+    # The listing's own interactions, each a rerun of the listing alone, next to the bare cards
+    grid_listing = AppTest.from_file(f"{FLOOR_DIR}/grid_listing.py", default_timeout=TIMEOUT)
+    out["grid_interactions"] = listing_interactions(counter, at, grid_floor, grid_listing, reruns, GRID_STEPS)
 
     # Table of 100 (?view=table&size=100)
     at.query_params["view"] = "table"
@@ -325,6 +335,11 @@ def warm_reruns(tenant, *, reruns: int = 30) -> dict:
     if at.dataframe[0].value.shape[0] != 100 or elements_floor.dataframe[0].value.shape[0] != 100:
         raise RuntimeError("the table or its elements floor does not show 100 rows")
     _check_same_elements(at, elements_floor, "table_page.py")
+    table_listing = AppTest.from_file(f"{FLOOR_DIR}/table_listing.py", default_timeout=TIMEOUT)
+    out["table_interactions"] = listing_interactions(
+        counter, at, table_floor, table_listing, reruns, TABLE_STEPS
+    )
+    at.run(timeout=TIMEOUT)  # the whole page again (a listing's rerun leaves AppTest a tree of the listing)
 
     # The page's fixed cost: menu, header, search, filters, view switch, pager; no listing shown.
     at.text_input(key="users.text").input("zzqxj-no-such-user").run()
@@ -349,6 +364,119 @@ def warm_reruns(tenant, *, reruns: int = 30) -> dict:
     if floor is not None:
         _check_same_elements(at, floor, "overview.py")
     floors.DATA.clear()
+    return out
+
+
+# --- part 3b: the listing's own interactions, each a rerun of the listing fragment alone -------------------
+
+# Each step is (name, away, back): `away` and `back` set a widget on the listing's tree; only the rerun after
+# `back` is timed, and it lands on the view its floor draws (24 cards of page 1 or 2, or the 100-row table),
+# so the pair compares like with like (paging: pages 1 and 2 are both 24 cards). Opening a dialog is timed with the dialog drawn; closing it (its X or Escape: the
+# callback forgets the dialog and reruns the listing) is timed as that listing rerun.
+Step = tuple[str, Callable[[AppTest], None] | None, Callable[[AppTest], None]]
+
+
+def _click(key: str) -> Callable[[AppTest], None]:
+    return lambda at: at.button(key=key).click()  # type: ignore[func-returns-value]
+
+
+def _back_to_first_page(at: AppTest) -> None:
+    if not at.button(key="page.prev").disabled:
+        at.button(key="page.prev").click()
+
+
+def _select(key: str, value) -> Callable[[AppTest], None]:
+    return lambda at: at.selectbox(key=key).set_value(value)  # type: ignore[func-returns-value]
+
+
+def _view(value: str) -> Callable[[AppTest], None]:
+    return lambda at: at.segmented_control(key="users.view").set_value(value)  # type: ignore[func-returns-value]
+
+
+def _tick(rows: list[int]) -> Callable[[AppTest], None]:
+    def tick(at: AppTest) -> None:
+        at.session_state["users.table"] = {"selection": {"rows": rows, "columns": [], "cells": []}}
+
+    return tick
+
+
+def _open_first_dialog(at: AppTest) -> None:
+    at.button(key=_card_keys(at, "delete:")[0]).click()
+
+
+def _dismiss_dialog(at: AppTest) -> None:
+    # What the dismissal's callback does (pages/users.py `dismissed`) before the listing's rerun.
+    del at.session_state["users.confirm_delete"]
+
+
+GRID_STEPS: list[Step] = [
+    ("next_page", _back_to_first_page, _click("page.next")),  # page 1 -> 2 is timed
+    ("previous_page", _click("page.next"), _click("page.prev")),
+    ("sort", _select("users.sort", "email"), _select("users.sort", "last_login")),
+    ("per_page", _select("users.size", 50), _select("users.size", 24)),
+    ("view_switch", _view("table"), _view("grid")),
+    ("open_dialog", _dismiss_dialog, _open_first_dialog),
+    ("close_dialog", _open_first_dialog, _dismiss_dialog),
+]
+TABLE_STEPS: list[Step] = [
+    ("view_switch", _view("grid"), _view("table")),
+    ("tick_rows", _tick([]), _tick([1, 2])),
+    ("untick_rows", _tick([1, 2]), _tick([])),
+]
+
+
+def listing_interactions(
+    counter: Counter, at: AppTest, floor: AppTest, elements: AppTest, reruns: int, steps: list[Step]
+) -> dict:
+    """Each step's timed rerun of the listing alone, paired with a rerun of the bare listing floor (the 24
+    cards or the 100-row table: the target's yardstick) and of the listing's own elements drawn bare (its
+    row of controls, the cards or table, the pager, the export: what Streamlit alone costs for the same
+    output). Checks that every timed run was the listing's alone (the page's run count unchanged); counts
+    the Management API requests made meanwhile (0 while the listing cache is warm)."""
+    out: dict = {}
+    for name, away, back in steps:
+        if name == "open_dialog":
+            away = None  # starts closed
+        app_times: list[float] = []
+        floor_times: list[float] = []
+        element_times: list[float] = []
+        before = None
+        for i in range(reruns + 2):  # the first two warm the views (page 2, another sort) and are not kept
+            if away is not None:
+                away(at)
+                rerun_fragment(at, timeout=TIMEOUT)
+            back(at)
+            if i == 2:
+                before = counter.snapshot()
+            page_runs = at.session_state[listing.RUNS_KEY]["page"]
+            started = time.perf_counter()
+            rerun_fragment(at, timeout=TIMEOUT)
+            elapsed = time.perf_counter() - started
+            check(at, name)
+            if at.session_state[listing.RUNS_KEY]["page"] != page_runs:
+                raise RuntimeError(f"{name}: the page ran, not the listing alone")
+            started = time.perf_counter()
+            floor.run(timeout=TIMEOUT)
+            floor_elapsed = time.perf_counter() - started
+            started = time.perf_counter()
+            elements.run(timeout=TIMEOUT)
+            elements_elapsed = time.perf_counter() - started
+            if i >= 2:
+                app_times.append(elapsed)
+                floor_times.append(floor_elapsed)
+                element_times.append(elements_elapsed)
+            if name == "open_dialog":
+                _dismiss_dialog(at)
+                rerun_fragment(at, timeout=TIMEOUT)
+        requests = Counter.delta(before or counter.snapshot(), counter.snapshot())["management_requests"]
+        out[name] = {
+            "app": summary(app_times),
+            "floor": summary(floor_times),
+            "ratio_median": _paired_ratio(app_times, floor_times),
+            "elements_floor": summary(element_times),
+            "ratio_to_elements_median": _paired_ratio(app_times, element_times),
+            "requests_during": requests,
+        }
     return out
 
 

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import math
 
-GRID_RATIO_MAX = 1.5
+PAGE_TO_ELEMENTS_MAX = 1.25  # a warm rerun of the whole Users page next to its elements drawn bare (issue 19)
+INTERACTION_MAX = (
+    1.3  # a listing interaction (its fragment's rerun) next to the bare cards / table (issue 19)
+)
 MEDIAN_MAX_MS = 100.0
 SCALE_MAX = 1.2
 DELETE_TOAST_MAX_S = 1.0
@@ -139,20 +142,38 @@ def targets(results: dict) -> list[dict]:
         rows = {s: t[view] for s, t in timing.items() if view in t}
         if not rows:
             continue
-        ratios = {s: r["ratio_median"] for s, r in rows.items()}
-        worst = max(ratios.values())
-        margin = f"worst {worst:.2f}x: {(GRID_RATIO_MAX - worst) / GRID_RATIO_MAX:+.0%} of the limit left"
-        elements = {s: r for s, r in rows.items() if "elements_to_floor_median" in r}
-        if elements:
-            bare = [r["elements_to_floor_median"] for r in elements.values()]
-            own = [r["ratio_to_elements_median"] for r in elements.values()]
-            margin += (
-                f" (the page's elements alone, rendered bare by Streamlit from constants, cost "
-                f"{min(bare):.2f}-{max(bare):.2f}x the floor; the app costs {min(own):.2f}-{max(own):.2f}x "
-                "its elements)"
+        # The whole page against its own elements drawn bare (bench/floors/grid_page.py, table_page.py): what
+        # the app adds to Streamlit's cost of the same output. (The first round compared the page with the
+        # bare cards / table, whose ratio is the elements' cost as much as the app's; still in the table.)
+        own = {s: r["ratio_to_elements_median"] for s, r in rows.items() if "ratio_to_elements_median" in r}
+        if own:
+            worst = max(own.values())
+            add(
+                f"{label} page warm rerun <= {PAGE_TO_ELEMENTS_MAX}x its elements bare (median)",
+                own,
+                PAGE_TO_ELEMENTS_MAX,
+                worst <= PAGE_TO_ELEMENTS_MAX,
+                f"worst {worst:.2f}x: {(PAGE_TO_ELEMENTS_MAX - worst) / PAGE_TO_ELEMENTS_MAX:+.0%} of the limit left",
             )
-        add(f"{label} warm rerun <= {GRID_RATIO_MAX}x its floor (median)", ratios, GRID_RATIO_MAX,
-            worst <= GRID_RATIO_MAX, margin)  # fmt: skip
+        steps = {s: t[f"{view}_interactions"] for s, t in timing.items() if f"{view}_interactions" in t}
+        if steps:
+            names = list(next(iter(steps.values())))
+            worst_by = {n: max(x[n]["ratio_median"] for x in steps.values()) for n in names}
+            worst = max(worst_by.values())
+            quiet = all(x[n]["requests_during"] == 0 for x in steps.values() for n in names)
+            bare = "the 24 bare cards" if view == "grid" else "the bare table of 100 rows"
+            add(
+                f"{label} listing interactions (a rerun of the listing alone) <= {INTERACTION_MAX}x {bare}, "
+                "each (median)",
+                worst_by,
+                INTERACTION_MAX,
+                worst <= INTERACTION_MAX,
+                f"worst {worst:.2f}x ({max(worst_by, key=worst_by.__getitem__)}): "
+                f"{(INTERACTION_MAX - worst) / INTERACTION_MAX:+.0%} of the limit left; "
+                + ", ".join(f"{n} {r:.2f}x" for n, r in worst_by.items())
+                # A series longer than the listing cache's 30 s refetches a page once: said, not failed.
+                + ("" if quiet else "; a listing was read again meanwhile (its 30 s cache expired)"),
+            )
         medians = {s: r["app"]["median_ms"] for s, r in rows.items()}
         worst_ms = max(medians.values())
         add(
@@ -422,8 +443,8 @@ def markdown(results: dict) -> str:
         )
     if any(t.values()):
         for view, label, target in (
-            ("grid", "Users grid (24 cards)", f"≤ {GRID_RATIO_MAX}x floor, < {MEDIAN_MAX_MS:.0f} ms"),
-            ("table", "Users table (100 rows)", f"≤ {GRID_RATIO_MAX}x floor, < {MEDIAN_MAX_MS:.0f} ms"),
+            ("grid", "Users grid (24 cards)", f"< {MEDIAN_MAX_MS:.0f} ms"),
+            ("table", "Users table (100 rows)", f"< {MEDIAN_MAX_MS:.0f} ms"),
             ("chrome", "Users page, a search with no results (fixed cost: header, filters, pager)", ""),
             ("overview", "Overview", ""),
         ):
@@ -438,8 +459,8 @@ def markdown(results: dict) -> str:
             elements = {s: _get(t[s], view) for s in sizes if _get(t[s], view, "elements_floor")}
             if elements:
                 row(
-                    "&nbsp;&nbsp;the page's elements bare (menu, header, controls, table, pager from constants; "
-                    "Streamlit alone), median / p95",
+                    "&nbsp;&nbsp;the page's elements bare (menu, header, controls, cards or table, pager from "
+                    "constants; Streamlit alone), median / p95",
                     {s: f"{r['elements_floor']['median_ms']:.1f} / {r['elements_floor']['p95_ms']:.1f}"
                      for s, r in elements.items()},
                 )  # fmt: skip
@@ -447,6 +468,20 @@ def markdown(results: dict) -> str:
                     "&nbsp;&nbsp;ratios, medians of paired reruns: those elements to the floor / the app to them",
                     {s: f"{r['elements_to_floor_median']:.2f}x / {r['ratio_to_elements_median']:.2f}x"
                      for s, r in elements.items()},
+                    f"the app ≤ {PAGE_TO_ELEMENTS_MAX}x its elements",
+                )  # fmt: skip
+            steps = {
+                s: _get(t[s], f"{view}_interactions") for s in sizes if _get(t[s], f"{view}_interactions")
+            }
+            for name in next(iter(steps.values()), {}):
+                row(
+                    f"&nbsp;&nbsp;listing interaction, a rerun of the listing alone: {name.replace('_', ' ')}; "
+                    "ms median, listing / bare floor (paired ratio; to the listing's elements drawn bare)",
+                    {s: f"{x[name]['app']['median_ms']:.1f} / {x[name]['floor']['median_ms']:.1f} "
+                        f"({x[name]['ratio_median']:.2f}x; "
+                        f"{x[name].get('ratio_to_elements_median', float('nan')):.2f}x its elements bare)"
+                     for s, x in steps.items()},
+                    f"≤ {INTERACTION_MAX}x",
                 )  # fmt: skip
     if browser.get("timings"):
         b = browser["timings"]

@@ -1,9 +1,13 @@
-"""Users: search, card grid or table, paging, detail, block/unblock, delete with confirmation."""
+"""Users: search, card grid or table, paging, detail, block/unblock, delete with confirmation.
+
+Everything below the search row is one `st.fragment` (the listing): paging, sort, per page, the view
+switch, ticking rows, a card's buttons and opening a dialog rerun only it, not app.py, the header or the
+search row. A change of the search or a filter, a confirmed delete and a dialog's Cancel rerun the page."""
 
 import streamlit as st
 
 from admin_core import actions, csvsafe, runtime
-from admin_core.auth import require_change
+from admin_core.auth import Identity, require_change, require_session
 from admin_core.domain import SEARCH_CAP, User, UserPage, search_cap_message
 from admin_core.errors import AdminError, NotAllowed
 from admin_core.ui import export_all, jobs, listing, roles
@@ -58,10 +62,16 @@ def close_dialogs() -> None:
     st.session_state.pop(CONFIRM, None)
 
 
+def dismissed() -> None:
+    """The dialog's X, Escape or a click beside it: the browser closed it; only the listing reruns."""
+    close_dialogs()
+    listing.rerun_only_listing()
+
+
 # --- dialogs -----------------------------------------------------------------------------------------
 
 
-@st.dialog("Delete users?", width="medium", on_dismiss=close_dialogs)
+@st.dialog("Delete users?", width="medium", on_dismiss=dismissed)
 def confirm_delete(users: list[User]) -> None:
     if len(users) == 1:
         user = users[0]
@@ -76,7 +86,7 @@ def confirm_delete(users: list[User]) -> None:
     left, right = st.columns(2)
     if left.button("Cancel", key="confirm.cancel", width="stretch"):
         close_dialogs()
-        st.rerun()
+        st.rerun()  # the whole page: a rerun of the listing alone would leave the dialog open
     if right.button("Delete", key="confirm.delete", type="primary", width="stretch"):
         # The identity of this moment, not `identity`: a click in a dialog reruns only the dialog, with the
         # identity captured on the page's last full run (perhaps before a logout or a timeout).
@@ -103,8 +113,9 @@ def confirm_delete(users: list[User]) -> None:
 # --- the page's parts, in the order they are drawn ----------------------------------------------------
 
 
-def apply_block_wish() -> None:
-    """Flip the block state a card's button asked for (its callback only noted the wish)."""
+def apply_block_wish(identity: Identity) -> None:
+    """Flip the block state a card's button asked for (its callback only noted the wish); the listing drawn
+    after it shows the change, so no rerun."""
     wished = st.session_state.pop(TOGGLE, None)
     if wished is None or not identity.can_change:
         return
@@ -127,7 +138,7 @@ def show_messages() -> None:
         show_error(notice)
 
 
-def open_dialog() -> None:
+def open_dialog(identity: Identity) -> None:
     # Dialogs before the listing: a confirmed delete runs and reruns before the page renders its cards (it
     # used to render the whole grid first, only to throw it away), so the toast comes one page render sooner.
     if CONFIRM in st.session_state and identity.can_change:
@@ -149,7 +160,7 @@ def load(state: listing.ListingState) -> UserPage | None:
         return None
 
 
-def results(state: listing.ListingState, page: UserPage) -> None:
+def results(state: listing.ListingState, page: UserPage, identity: Identity) -> None:
     """The users of this page as a table or a grid, or a line saying why there are none."""
     if not page.users and state.page > 0:
         st.info(f"Page {state.page + 1} is past the last page of these results.")
@@ -165,7 +176,7 @@ def results(state: listing.ListingState, page: UserPage) -> None:
         chosen = render_table(page.users, selectable=True)
         row_details(chosen)
         if identity.can_change:
-            bulk_bar(chosen)
+            bulk_bar(chosen, identity)
             roles.bulk_bar(chosen)
     else:
         render_grid(
@@ -196,7 +207,11 @@ def row_details(chosen: list[User]) -> None:
             )
 
 
-def bulk_bar(chosen: list[User]) -> None:
+def ask_delete_rows(users: list[User]) -> None:
+    st.session_state[CONFIRM] = users  # the listing's rerun opens the dialog (open_dialog)
+
+
+def bulk_bar(chosen: list[User], identity: Identity) -> None:
     """Delete / Block / Unblock for the ticked rows, the admin's own row left out."""
     jobs.progress("users")  # the bulk job started here or in the delete dialog, while it runs
     jobs.show_notices()
@@ -206,9 +221,13 @@ def bulk_bar(chosen: list[User]) -> None:
     # how to get it, instead of three disabled "... 0" buttons on every rerun.
     if chosen:
         with st.container(horizontal=True):
-            if st.button(f"Delete {len(chosen)} selected", key="bulk.delete", type="primary"):
-                st.session_state[CONFIRM] = chosen
-                st.rerun()
+            st.button(
+                f"Delete {len(chosen)} selected",
+                key="bulk.delete",
+                type="primary",
+                on_click=ask_delete_rows,
+                args=(chosen,),
+            )
             for blocking, label, key, verb in (
                 (True, "Block", "bulk.block", "Blocked"),
                 (False, "Unblock", "bulk.unblock", "Unblocked"),
@@ -221,7 +240,7 @@ def bulk_bar(chosen: list[User]) -> None:
                         announce=lambda report, verb=verb: _announce(report, verb=verb),
                         refused=_refused,
                     )
-                    st.rerun()
+                    listing.rerun_listing()
     elif not mine:
         st.caption("Tick rows to delete, block or unblock several users at once.")
     if mine:
@@ -269,21 +288,35 @@ def export(state: listing.ListingState, page: UserPage) -> None:
             # Names and emails come from outside: a "=HYPERLINK(...)" name must not run in a spreadsheet.
             csv_text = csvsafe.frame_csv(users_frame(everyone).drop(columns=["avatar"]))
             st.session_state[EXPORT] = (state.query.q, state.sort, len(everyone), csv_text)
-            st.rerun()
+            listing.rerun_listing()
+
+
+@st.fragment(key=listing.FRAGMENT)
+def users_listing() -> None:
+    """The listing: its own row of controls, the users, the pager and the export; the dialogs open here."""
+    listing.count_run("listing")
+    # The listing's own reruns skip app.py and its gate: the session is checked here, and the role Auth0
+    # gives now decides what is offered (`identity` is from the page's last full run).
+    live = require_session()
+    listing.open_person_if_asked()
+    apply_block_wish(live)
+    show_messages()
+    open_dialog(live)
+    shown_params = st.query_params.to_dict()  # the URL as the browser sent it with this rerun
+    state = listing.render_view_controls()
+    listing.publish(state, shown_params)
+    if (page := load(state)) is not None:
+        results(state, page, live)
+        pager(state, page)
+        export(state, page)
+    export_all.render(identity=live, connection=state.connection)  # the whole tenant, through Auth0's job
 
 
 # --- layout ------------------------------------------------------------------------------------------
 
+listing.count_run("page")
 listing.open_person_if_asked()
-apply_block_wish()
-show_messages()
-open_dialog()
-shown_params = listing.sync_widgets_from_url()
+listing.sync_widgets_from_url()
 st.title("Users")
-state = listing.render_controls()
-listing.publish(state, shown_params)
-if (page := load(state)) is not None:
-    results(state, page)
-    pager(state, page)
-    export(state, page)
-export_all.render(identity=identity, connection=state.connection)
+listing.render_search()
+users_listing()

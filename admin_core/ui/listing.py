@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 
 import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from admin_core.domain import PAGE_SIZES, SEARCH_CAP, SORTS, UserQuery
 from admin_core.query import build_query
@@ -125,39 +126,45 @@ def go_to(page: int) -> None:
     st.session_state["users.page"] = page
 
 
-def render_controls() -> ListingState:
-    """The search row and the filter row; returns the state they set (the page number from the pager).
+def render_search() -> None:
+    """The search row: text, Advanced and the filters. They change which users match, so a change reruns
+    the whole page (the listing's own controls are in `render_view_controls`, inside the listing).
 
-    Rows of controls are horizontal containers, not st.columns: one layout block per row instead of one per
-    cell, so fewer elements to build and send on every rerun (bench/, issue 9)."""
+    One horizontal container, not st.columns: one layout block instead of one per cell, so fewer elements
+    to build and send on every rerun (bench/, issue 9)."""
     with st.container(horizontal=True, vertical_alignment="bottom"):
-        text = st.text_input(
+        st.text_input(
             "Search",
             key="users.text",
             placeholder="email, name or nickname (prefix)",
             on_change=reset_page,
             max_chars=500,
         )
-        advanced = st.toggle(
-            "Advanced (Lucene)", key="users.advanced", on_change=reset_page, help=LUCENE_HELP
-        )
-    with st.container(horizontal=True, vertical_alignment="bottom"):
-        blocked = st.checkbox("Blocked", key="users.blocked", on_change=reset_page)
-        never = st.checkbox("Never logged in", key="users.never", on_change=reset_page)
-        connection = st.selectbox(
+        st.toggle("Advanced (Lucene)", key="users.advanced", on_change=reset_page, help=LUCENE_HELP)
+        st.checkbox("Blocked", key="users.blocked", on_change=reset_page)
+        st.checkbox("Never logged in", key="users.never", on_change=reset_page)
+        st.selectbox(
             "Connection",
             options=["", *KNOWN_CONNECTIONS],
             format_func=lambda c: c or "Any connection",
             key="users.connection",
             accept_new_options=True,
             on_change=reset_page,
+            width=240,
         )
+
+
+def render_view_controls() -> ListingState:
+    """The listing's own row (sort, per page, view), then the whole view: the search row's values come from
+    session state, where Streamlit keeps them between the listing's own reruns (the row is not redrawn)."""
+    with st.container(horizontal=True, vertical_alignment="bottom"):
         sort = st.selectbox(
             "Sort",
             options=list(SORTS),
             format_func=lambda s: SORTS[s][1],
             key="users.sort",
             on_change=reset_page,
+            width=220,
         )
         size = st.selectbox(
             "Per page", options=list(PAGE_SIZES), key="users.size", on_change=reset_page, width=110
@@ -169,19 +176,50 @@ def render_controls() -> ListingState:
         view = st.segmented_control(
             "View", options=list(VIEWS), key="users.view", format_func=str.title, required=True
         )
-    # The widgets' own return values: reading each back from st.session_state cost a lookup per widget per
-    # rerun.
+    state = st.session_state
     return ListingState(
-        text=text,
-        advanced=advanced,
-        blocked=blocked,
-        never=never,
-        connection=connection or "",
+        text=state.get("users.text") or "",
+        advanced=bool(state.get("users.advanced")),
+        blocked=bool(state.get("users.blocked")),
+        never=bool(state.get("users.never")),
+        connection=state.get("users.connection") or "",
         sort=sort,
         view=view or "grid",  # `required=True`: never None, but typed so
-        page=st.session_state.get("users.page", 0),
+        page=state.get("users.page", 0),
         size=size,
     )
+
+
+# --- the listing as a fragment: its own interactions rerun only it ---------------------------------------
+
+FRAGMENT = "users.listing"  # the st.fragment key of the Users page's listing
+RUNS_KEY = "users.runs"  # {"page": full runs of the Users page, "listing": runs of its listing}
+
+
+def count_run(part: str) -> None:
+    """Count a run of the page or of its listing (tests and the bench check that a listing interaction
+    reran the listing alone)."""
+    runs = st.session_state.setdefault(RUNS_KEY, {"page": 0, "listing": 0})
+    runs[part] += 1
+
+
+def in_listing_rerun() -> bool:
+    """Whether this run is a fragment's own rerun (a click in the listing), not a run of the whole page."""
+    ctx = get_script_run_ctx()
+    return bool(ctx is not None and ctx.fragment_ids_this_run)
+
+
+def rerun_listing() -> None:
+    """Draw the listing again after a change made from it: only the listing when this run is the listing's
+    own rerun, the whole page otherwise (`scope="fragment"` is refused in a full run, e.g. under AppTest)."""
+    st.rerun(scope="fragment" if in_listing_rerun() else "app")
+
+
+def rerun_only_listing() -> None:
+    """From a widget callback: rerun only the listing, whichever part of the page the widget is in (e.g. a
+    dialog's dismissal: the browser has closed it already). Not for a dialog's own Cancel: a listing rerun
+    leaves an open dialog open (Streamlit keeps it mounted until the whole page reruns)."""
+    st.rerun(FRAGMENT)
 
 
 # --- the way to one person's page and back -------------------------------------------------------------

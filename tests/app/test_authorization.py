@@ -27,6 +27,7 @@ from admin_core.errors import NotAllowed
 from admin_core.settings import load_settings
 from tests.app.test_audit_trail import changes, open_store
 from tests.support.browserless import FakePopup
+from tests.support.fragments import fragment_ids
 from tests.support.markdown import visible
 
 STAFF = {"admin@example.com", "viewer@example.com", "staff@example.com"}
@@ -101,7 +102,7 @@ def press(at: AppTest, monkeypatch, button_id: str, *, in_dialog: bool = False) 
     pressed.trigger_value = True
     if not in_dialog:
         return at._run(widget_state=states)
-    (fragment_id,) = list(at._fragment_storage._fragments)
+    (fragment_id,) = fragment_ids(at)  # the dialog (the Users page's listing is a named fragment too)
 
     class DialogRerun(LocalScriptRunner):
         def __init__(self, *args, **kwargs):

@@ -151,6 +151,13 @@ def test_quick_bench_timing_part_runs_with_floors_that_match_the_app(tmp_path: P
         assert timing[view]["requests_during"] == 0, (view, timing[view])
         assert timing[view]["app"]["n"] == 3 and timing[view]["floor"]["n"] == 3
     assert timing["table"]["elements_floor"]["n"] == 3
+    assert timing["grid"]["elements_floor"]["n"] == 3  # floors/grid_page.py, the grid page's elements
+    # Each listing interaction ran as a rerun of the listing alone (the bench checks the page's run count).
+    for view, steps in (("grid", {"next_page", "sort", "per_page", "open_dialog"}), ("table", {"tick_rows"})):
+        measured = timing[f"{view}_interactions"]
+        assert steps <= set(measured), (view, measured)
+        # (requests_during is not asserted: a series longer than the listing cache's 30 s refetches once)
+        assert all(m["app"]["n"] == 3 and m["elements_floor"]["n"] == 3 for m in measured.values()), measured
     assert "the page's elements bare" in (tmp_path / "results.md").read_text()
 
 
