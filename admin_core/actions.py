@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 import uuid
@@ -178,6 +179,19 @@ def _complete(request_id: str, *, ok: bool, message: str | None = None) -> None:
         log.error("audit row %s could not be completed: %s", request_id, exc.message)
 
 
+def _held(action):
+    """A run of changes (one person or many): a shutdown waits until it has recorded what happened to each
+    person, done or not started (admin_core.shutdown); the changes themselves are counted in `_run`."""
+
+    @functools.wraps(action)
+    def held(*args, **kwargs):
+        with shutdown.DRAIN.hold():
+            return action(*args, **kwargs)
+
+    return held
+
+
+@_held
 def delete_users(*, identity: Identity, users: Sequence[User]) -> ActionReport:
     """Delete each user (one audit row each); a bulk delete is several single deletes."""
     action = "bulk_delete" if len(users) > 1 else "delete"
@@ -225,6 +239,7 @@ def set_blocked(*, identity: Identity, user: User, blocked: bool) -> ActionRepor
     return report
 
 
+@_held
 def block_users(*, identity: Identity, users: Sequence[User], blocked: bool) -> ActionReport:
     report = ActionReport()
     for user in users:
@@ -540,6 +555,7 @@ def remove_role_from_users(*, identity: Identity, users: Sequence[User], role: R
     return _each(users, lambda u: remove_role(identity=identity, user=u, role=role, bulk=len(users) > 1))
 
 
+@_held
 def _each(users: Sequence[User], one) -> ActionReport:
     report = ActionReport()
     for user in users:
@@ -570,6 +586,8 @@ def _placeholder(email: str, name: str | None) -> User:
 
 
 def _begin(identity: Identity, action: str, email: str, name: str | None) -> str:
+    if shutdown.DRAIN.draining:  # nothing new starts while this instance shuts down
+        raise NotAllowed(shutdown.NOT_STARTED)
     try:
         return runtime.get_audit().begin(
             actor=identity.actor, action=action, target=Target(user_id="", email=email, name=name)
@@ -662,6 +680,7 @@ def invite_user(
     return _invite_one(identity, "invite_user", _connection(connection), email, name, how)
 
 
+@_held
 def bulk_invite(
     *, identity: Identity, connection: str, rows: Sequence[BulkRow], how: str = LINK
 ) -> BulkReport:

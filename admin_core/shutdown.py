@@ -69,6 +69,19 @@ class Drain:
                 self._running -= 1
                 self._lock.notify_all()
 
+    @contextlib.contextmanager
+    def hold(self) -> Iterator[None]:
+        """Around a run of changes (a bulk action): counted like a change but never refused, so the
+        drain waits while the rest of the run records each change it may no longer start."""
+        with self._lock:
+            self._running += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._running -= 1
+                self._lock.notify_all()
+
     def on_drain(self, hook: DrainHook) -> None:
         """Call `hook(deadline)` (a time.monotonic() value) when shutdown begins: for work that is not one
         change, such as a bulk job, to finish or hand over by then. Hooks run one after another in the
