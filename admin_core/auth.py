@@ -349,6 +349,11 @@ def _oauth_component(settings: Settings) -> OAuth2Component:
     return OAuth2Component(client=client)
 
 
+def server_restarting() -> bool:
+    """This instance is shutting down (SIGTERM): nobody should sign in here any more."""
+    return DRAIN.draining
+
+
 def take_notice() -> str | None:
     """What the sign-in screen says once (a session that ended, a refused sign-in, a logout). A session
     that reconnected from an instance that shut down carries `?restarted=1` in its address (set there by

@@ -334,6 +334,8 @@ def install_shutdown() -> bool:
         drain_seconds = float(next(s.default for s in SETTINGS if s.name == "SHUTDOWN_DRAIN_SECONDS") or 20)
 
     def install() -> None:
+        if threading.current_thread() is not threading.main_thread():  # AppTest's runtime, not a server
+            return
         previous: dict[str, Any] = {}
 
         def stop() -> None:  # Streamlit's own SIGTERM handler stops the server; run it on its loop
@@ -351,7 +353,9 @@ def install_shutdown() -> bool:
 
 
 _SESSIONS: set[str] = set()
+_UNTOLD: set[str] = set()  # during a shutdown: sessions rerun to be told that have not run yet
 _SESSIONS_LOCK = threading.Lock()
+TELL_SESSIONS_SECONDS = 3.0
 
 
 def note_session() -> None:
@@ -360,20 +364,30 @@ def note_session() -> None:
     if ctx is not None:
         with _SESSIONS_LOCK:
             _SESSIONS.add(ctx.session_id)
+            _UNTOLD.discard(ctx.session_id)  # this run is the one that tells (auth.current_identity)
 
 
 def _tell_sessions() -> None:
-    """Rerun every session that ran here: the gate then ends each sign-in with RESTARTING (auth.py)."""
+    """Rerun every session that ran here: the gate then ends each sign-in with RESTARTING and puts the
+    hint in its address (auth.py). Waits, at most TELL_SESSIONS_SECONDS, until each rerun has started."""
     server = StreamlitRuntime.instance()
+    loop = server._get_async_objs().eventloop
     with _SESSIONS_LOCK:
         ids = list(_SESSIONS)
     for session_id in ids:
         session = server.get_app_session(session_id)
-        if session is None:
-            with _SESSIONS_LOCK:
+        with _SESSIONS_LOCK:
+            if session is None:
                 _SESSIONS.discard(session_id)
-            continue
-        server._get_async_objs().eventloop.call_soon_threadsafe(session.request_rerun, None)
+                continue
+            _UNTOLD.add(session_id)
+        loop.call_soon_threadsafe(session.request_rerun, None)
+    deadline = time.monotonic() + TELL_SESSIONS_SECONDS
+    while time.monotonic() < deadline:
+        with _SESSIONS_LOCK:
+            if not _UNTOLD:
+                return
+        time.sleep(0.05)
 
 
 def _fail_health_while_draining() -> None:
