@@ -86,19 +86,19 @@ def take(
 
     An expired claim (its instance died mid-change, or a finished delete's window passed) is taken over.
     Raises AuditError when the database cannot be used (the change must then not be made)."""
-    now = _now()
-    values = {
-        "subject": subject,
-        "request_id": request_id,
-        "action": action,
-        "actor": actor,
-        "claimed_at": now,
-        "expires_at": now + timedelta(seconds=seconds),
-        "done": False,
-    }
     c = change_claims.c
     for _ in range(3):  # a claim released between our insert and our read: try again, a bounded few times
         with store.transaction("claim the person for this change", "The change was not made.") as conn:
+            now = _now()  # once the database is open: its first use may create the tables
+            values = {
+                "subject": subject,
+                "request_id": request_id,
+                "action": action,
+                "actor": actor,
+                "claimed_at": now,
+                "expires_at": now + timedelta(seconds=seconds),
+                "done": False,
+            }
             conn.execute(change_claims.delete().where(c.subject == subject, c.expires_at < now))
             if conn.execute(_insert_if_free(conn.dialect.name, values)).first() is not None:
                 return
