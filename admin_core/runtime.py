@@ -288,7 +288,11 @@ def forget_person(user_id: str, *, deleted: bool = False) -> None:
 # --- several instances: changes announced through the audit database, and a clean stop on SIGTERM -------
 
 
-@st.cache_resource(show_spinner=False)
+def _stop_listening(signals: Signals) -> None:
+    signals.close(wait=False)
+
+
+@st.cache_resource(show_spinner=False, on_release=_stop_listening)
 def get_signals() -> Signals:
     """This process's announcer and listener (LISTEN/NOTIFY on a PostgreSQL audit database; with SQLite
     a no-op). Another instance's change clears the same caches the change cleared there."""

@@ -82,10 +82,10 @@ class Signals:
         )
         self._thread.start()
 
-    def close(self) -> None:
-        """Stop the listener (within POLL_SECONDS)."""
+    def close(self, *, wait: bool = True) -> None:
+        """Stop the listener: it ends within POLL_SECONDS (`wait`: until it has)."""
         self._stop.set()
-        if self._thread is not None:
+        if wait and self._thread is not None:
             self._thread.join(POLL_SECONDS * 3)
 
     # --- the listener -------------------------------------------------------------------------------
