@@ -24,7 +24,7 @@ from admin_core.auth0.creation import AlreadyExists
 from admin_core.auth0.profile import ProfileEditor
 from admin_core.domain import User
 from admin_core.errors import AdminError, NotAllowed, UserGone
-from admin_core.metadata import MetadataEdit, ProfileEdit
+from admin_core.metadata import MetadataEdit, ProfileEdit, StaleCopy
 from admin_core.newusers import BulkReport, BulkRow, DatabaseConnection, Invitation, email_problem
 from admin_core.passwords import problems, random_password
 from admin_core.roles import RoleInfo, last_admin_message, self_demotion_message
@@ -96,13 +96,22 @@ def _who(user: User) -> str:
     return user.email or user.name or user.user_id
 
 
-def _run(identity: Identity, action: str, user: User, change, *, note: str | None = None) -> str | None:
+def _run(
+    identity: Identity,
+    action: str,
+    user: User,
+    change,
+    *,
+    note: str | None = None,
+    request_id: str | None = None,
+) -> str | None:
     """Claim the person (one change at a time per person, across every instance: admin_core.claims), audit
     row first ("attempted"), then Auth0, then complete the row and end the claim; returns an error message
-    or None. `note` (no secret) is the row's message, before the error when there is one. While the process
+    or None. `note` (no secret) is the row's message, before the error when there is one. `request_id` (a
+    bulk job's person) makes the row findable, and unique: never twice for that person. While the process
     shuts down (admin_core.shutdown) nothing starts: the refusal is recorded as not done."""
     audit = runtime.get_audit()
-    request_id = uuid.uuid4().hex
+    request_id = request_id or uuid.uuid4().hex
     try:
         with shutdown.DRAIN.change():
             try:
@@ -116,7 +125,7 @@ def _run(identity: Identity, action: str, user: User, change, *, note: str | Non
                     who=_who(user),
                 )
             except claims.Claimed as exc:
-                _record_refusal(identity, action, user, exc.message)
+                _record_refusal(identity, action, user, exc.message, request_id)
                 return exc.message
             except AuditError as exc:
                 return f"Not done: the audit log could not be written ({exc.message})."
@@ -127,7 +136,7 @@ def _run(identity: Identity, action: str, user: User, change, *, note: str | Non
             finally:
                 _release(user.user_id, request_id, deleted=done and action in ("delete", "bulk_delete"))
     except shutdown.Draining as exc:
-        _record_refusal(identity, action, user, exc.message)
+        _record_refusal(identity, action, user, exc.message, request_id)
         return exc.message
 
 
@@ -152,12 +161,13 @@ def _audited(
     return True, None
 
 
-def _record_refusal(identity: Identity, action: str, user: User, message: str) -> None:
-    """A change that was not sent (someone else's claim, a shutdown): one finished row, state "error"."""
+def _record_refusal(identity: Identity, action: str, user: User, message: str, request_id: str) -> None:
+    """A change that was not sent (someone else's claim, a shutdown): one row, state "error", under the
+    change's own request id (a bulk job finds its person's outcome by it)."""
+    audit = runtime.get_audit()
     try:
-        runtime.get_audit().record(
-            actor=identity.actor, action=action, target=_target(user), ok=False, message=message
-        )
+        audit.begin(actor=identity.actor, action=action, target=_target(user), request_id=request_id)
+        audit.complete(request_id, ok=False, message=message)
     except AuditError as exc:
         log.warning("could not record the refused %s: %s", action, exc.message)
 
@@ -492,9 +502,15 @@ def purge_deleted_profiles(*, identity: Identity) -> int:
 def _role_change(identity: Identity, user: User, action: str, note: str, change) -> ActionReport:
     """Like `_fix`, and the audit row says which roles (`note`, role names: no secret)."""
     _require_admin(identity, action, [user])
+    return _role_change_checked(identity, user, action, note, change)
+
+
+def _role_change_checked(
+    identity: Identity, user: User, action: str, note: str, change, *, request_id: str | None = None
+) -> ActionReport:
     report = ActionReport()
     try:
-        error = _run(identity, action, user, change, note=note)
+        error = _run(identity, action, user, change, note=note, request_id=request_id)
     finally:
         runtime.get_directory().forget_standing(user.user_id)  # their next change asks Auth0 for roles
         runtime.forget_person(user.user_id)
@@ -530,6 +546,16 @@ def add_roles(
 def remove_role(*, identity: Identity, user: User, role: RoleInfo, bulk: bool = False) -> ActionReport:
     """`DELETE /api/v2/users/{id}/roles`. The admin role is never taken from the admin themselves, nor from
     its last holder (`GET /api/v2/roles/{id}/users`, asked just before): both said in words, audited."""
+    return _role_change(
+        identity,
+        user,
+        "bulk_role_remove" if bulk else "role_remove",
+        _role_note("Removed", [role]),
+        _role_removal(identity, user, role),
+    )
+
+
+def _role_removal(identity: Identity, user: User, role: RoleInfo):
     desk = runtime.get_role_desk()
     admin_role = runtime.get_settings().admin_role
 
@@ -541,9 +567,7 @@ def remove_role(*, identity: Identity, user: User, role: RoleInfo, bulk: bool = 
                 raise NotAllowed(last_admin_message(admin_role))
         desk.remove(user_id=user.user_id, role_ids=[role.role_id])
 
-    return _role_change(
-        identity, user, "bulk_role_remove" if bulk else "role_remove", _role_note("Removed", [role]), change
-    )
+    return change
 
 
 def add_role_to_users(*, identity: Identity, users: Sequence[User], role: RoleInfo) -> ActionReport:
@@ -706,13 +730,109 @@ def bulk_invite(
 
 def save_metadata(*, identity: Identity, user: User, edit: MetadataEdit) -> ActionReport:
     """Save one metadata edit (`user` is the copy the admin opened: a newer one in Auth0 refuses it)."""
-    editor = ProfileEditor(runtime.get_directory())
-    body = {edit.field: edit.body}
-    return _fix(identity, user, "edit_metadata", lambda: editor.save(user=user, body=body))
+    return _save(identity, user, "edit_metadata", {edit.field: edit.body})
 
 
 def save_profile(*, identity: Identity, user: User, edit: ProfileEdit) -> ActionReport:
     """Save the profile fields an admin changed (same stale-copy check as the metadata)."""
+    return _save(identity, user, "edit_profile", edit.body())
+
+
+def _save(identity: Identity, user: User, action: str, body: dict) -> ActionReport:
+    """One audited PATCH after the stale check's read of the person: two requests, and no refetch after.
+
+    Both answers are the person as Auth0 has them (the PATCH's on success, the read's when the copy was
+    stale), so that answer becomes their page's user; the other sections of their page stay cached. Only
+    when neither came back (Auth0 failed) is the whole page read again."""
+    _require_admin(identity, action, [user])
     editor = ProfileEditor(runtime.get_directory())
-    body = edit.body()
-    return _fix(identity, user, "edit_profile", lambda: editor.save(user=user, body=body))
+    answered: list[User] = []
+
+    def change() -> None:
+        try:
+            answered.append(editor.save(user=user, body=body))
+        except StaleCopy as exc:
+            if isinstance(exc.current, User):
+                answered.append(exc.current)
+            raise
+
+    report = ActionReport()
+    try:
+        error = _run(identity, action, user, change)
+    finally:
+        if answered:
+            runtime.keep_person_user(answered[0])
+        else:
+            runtime.forget_person(user.user_id)
+    if error is None:
+        report.done.append(user)
+    else:
+        report.failed.append((user, error))
+    return report
+
+
+# --- bulk jobs (issue 19): the actor checked when a job starts or resumes, then one audited change per person
+
+
+JOB_AUDIT_ACTIONS = {
+    "delete": "bulk_delete",
+    "block": "block",
+    "unblock": "unblock",
+    "role_add": "bulk_role_add",
+    "role_remove": "bulk_role_remove",
+}
+
+
+def check_job(*, identity: Identity, action: str, users: Sequence[User]) -> None:
+    """A bulk job starts (or resumes) only for an admin Auth0 still calls one, as every change."""
+    _require_admin(identity, JOB_AUDIT_ACTIONS[action], users)
+
+
+def job_item(
+    *, identity: Identity, action: str, user: User, request_id: str, role: RoleInfo | None = None
+) -> str | None:
+    """One person of a bulk job (admin_core.jobrunner, on its own thread): the usual audited change, an
+    "attempted" row first (under `request_id`, the job's name for this person: admin_core.jobs reads the
+    person's outcome from it) and the outcome after. Returns why it failed, in words, or None when done.
+    The actor was checked when the job started or resumed (`check_job`): no session is reachable here."""
+    directory = runtime.get_directory()
+    audit_action = JOB_AUDIT_ACTIONS[action]
+    try:
+        if action == "delete":
+            return _run(
+                identity, audit_action, user, lambda: _keep_then_delete(identity, user), request_id=request_id
+            )
+        if action in ("block", "unblock"):
+            blocked = action == "block"
+            return _run(
+                identity,
+                audit_action,
+                user,
+                lambda: directory.set_blocked(actor_sub=identity.sub, user_id=user.user_id, blocked=blocked),
+                request_id=request_id,
+            )
+        if role is None:
+            raise ValueError("a role change needs its role")
+        if action == "role_add":
+            desk = runtime.get_role_desk()
+            report = _role_change_checked(
+                identity,
+                user,
+                audit_action,
+                _role_note("Added", [role]),
+                lambda: desk.assign(user_id=user.user_id, role_ids=[role.role_id]),
+                request_id=request_id,
+            )
+        else:
+            report = _role_change_checked(
+                identity,
+                user,
+                audit_action,
+                _role_note("Removed", [role]),
+                _role_removal(identity, user, role),
+                request_id=request_id,
+            )
+        return report.failed[0][1] if report.failed else None
+    finally:
+        directory.forget_standing(user.user_id)  # a changed admin's next change must ask Auth0
+        runtime.forget_person(user.user_id)

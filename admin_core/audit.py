@@ -86,6 +86,8 @@ ACTIONS: tuple[str, ...] = (
     # issue 16: metadata and profile edits (admin_core.actions.save_metadata / save_profile)
     "edit_metadata",
     "edit_profile",
+    # issue 19: a whole-tenant export through Auth0's export job (admin_core.exports); no target person
+    "export_users",
 )
 #: Row states: ``attempted`` until ``complete()`` turns it into ``ok`` or ``error``.
 STATES: tuple[str, ...] = ("attempted", "ok", "error")
@@ -373,6 +375,9 @@ class AuditStore:
         self._lock = threading.Lock()
         # In-memory SQLite has one shared connection, so its users must take turns.
         self._memory_lock: contextlib.AbstractContextManager[bool] | None = None
+        self._sqlite_write_lock = threading.Lock()
+        self._queue_lock = threading.Lock()
+        self._queue: list[_Write] = []
         self._ready = False
         try:
             self._engine = self._create_engine(self._url)
@@ -409,6 +414,44 @@ class AuditStore:
     def _turn(self) -> contextlib.AbstractContextManager[Any]:
         """Serialise database use when all threads share one in-memory connection."""
         return self._memory_lock if self._memory_lock is not None else contextlib.nullcontext()
+
+    def _execute_write(self, statement: sa.Executable) -> int:
+        """Run one write, committed before this returns; its rowcount. On a SQLite file, the writes that
+        queued while another commit was on disk are committed together (a group commit: one fsync for
+        all of them, as PostgreSQL does), each statement still atomic on its own (SQLite undoes only the
+        failing statement), each caller getting its own result or error."""
+        if self._sqlite_path is None:
+            with self._turn(), self._engine.begin() as conn:
+                return int(conn.execute(statement).rowcount or 0)
+        slot = _Write(statement)
+        with self._queue_lock:
+            self._queue.append(slot)
+        with self._sqlite_write_lock:
+            if not slot.done:  # no one committed it while this thread waited: commit the queue
+                with self._queue_lock:
+                    batch, self._queue = self._queue, []
+                try:
+                    with self._engine.begin() as conn:
+                        for each in batch:
+                            try:
+                                each.rowcount = int(conn.execute(each.statement).rowcount or 0)
+                            except exc.IntegrityError as error:  # this statement only
+                                each.error = error
+                except exc.SQLAlchemyError as error:  # the commit: none of the batch is written
+                    for each in batch:
+                        each.error = each.error or error
+                for each in batch:
+                    each.done = True
+        if slot.error is not None:
+            raise slot.error
+        return slot.rowcount
+
+    def writing(self) -> contextlib.AbstractContextManager[Any]:
+        """Hold while writing: this process's writers to a SQLite file take turns here, not in SQLite's
+        busy handler (which sleeps up to 100 ms a try: a bulk job's pool of writers would crawl)."""
+        if self._sqlite_path is not None:
+            return self._sqlite_write_lock
+        return self._turn()
 
     @property
     def url(self) -> str:
@@ -509,8 +552,7 @@ class AuditStore:
         )
         try:
             # One statement, so SQLite takes its write lock at once (waiting on busy_timeout).
-            with self._turn(), self._engine.begin() as conn:
-                updated = conn.execute(statement).rowcount
+            updated = self._execute_write(statement)
         except exc.SQLAlchemyError as error:
             raise _audit_error(error, doing, after) from error
         if updated == 1:
@@ -569,8 +611,7 @@ class AuditStore:
         doing = "write the audit log"
         self._prepare(doing, after)
         try:
-            with self._turn(), self._engine.begin() as conn:
-                conn.execute(audit_events.insert().values(**values))
+            self._execute_write(audit_events.insert().values(**values))
         except exc.IntegrityError as error:
             raise AuditRequestError(
                 f"Request id {values['request_id']} is already in the audit log. {after}"
@@ -715,7 +756,7 @@ class AuditStore:
         after = "The person was not deleted."
         self._prepare(doing, after)
         try:
-            with self._turn(), self._engine.begin() as conn:
+            with self.writing(), self._engine.begin() as conn:
                 key = conn.execute(deleted_profiles.insert().values(**values)).inserted_primary_key
         except exc.SQLAlchemyError as error:
             raise _audit_error(error, doing, after) from error
@@ -729,7 +770,7 @@ class AuditStore:
         doing = "remove the kept profile"
         self._prepare(doing)
         try:
-            with self._turn(), self._engine.begin() as conn:
+            with self.writing(), self._engine.begin() as conn:
                 conn.execute(statement)
         except exc.SQLAlchemyError as error:
             raise _audit_error(error, doing) from error
@@ -758,7 +799,7 @@ class AuditStore:
         doing = "record the re-created user"
         self._prepare(doing)
         try:
-            with self._turn(), self._engine.begin() as conn:
+            with self.writing(), self._engine.begin() as conn:
                 conn.execute(statement)
         except exc.SQLAlchemyError as error:
             raise _audit_error(error, doing) from error
@@ -771,7 +812,7 @@ class AuditStore:
         doing = "purge the kept profiles"
         self._prepare(doing)
         try:
-            with self._turn(), self._engine.begin() as conn:
+            with self.writing(), self._engine.begin() as conn:
                 return int(conn.execute(statement).rowcount or 0)
         except exc.SQLAlchemyError as error:
             raise _audit_error(error, doing) from error
@@ -782,6 +823,16 @@ class AuditStore:
         statement = sa.select(who).distinct()
         values = self._read(lambda conn: conn.execute(statement).scalars().all())
         return sorted((v for v in values if v), key=lambda v: (v.lower(), v))
+
+
+@dataclass
+class _Write:
+    """One write waiting for the next group commit (AuditStore._execute_write)."""
+
+    statement: Any
+    done: bool = False
+    rowcount: int = 0
+    error: BaseException | None = None
 
 
 def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:

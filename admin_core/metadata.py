@@ -64,7 +64,13 @@ class ProfileInvalid(AdminError):
 
 
 class StaleCopy(AdminError):
-    """The person changed in Auth0 after the admin opened their page: the save was not made."""
+    """The person changed in Auth0 after the admin opened their page: the save was not made.
+
+    `current` is the copy Auth0 has now (read for the check), so the page can show it without asking again."""
+
+    def __init__(self, message: str, *, current: Any = None):
+        super().__init__(message)
+        self.current = current
 
 
 def parse(text: str, *, field: str = "user_metadata") -> dict[str, Any]:

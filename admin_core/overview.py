@@ -397,6 +397,32 @@ def _count(
     )
 
 
+# --- how exact the figures are (said on the page) ---------------------------------------------------
+
+
+def accuracy(figures: Figures) -> tuple[str, ...]:
+    """Which figures are exact and which are estimates, in the person's words (one sentence each)."""
+    if figures.method == "listed":
+        return (
+            f"Every figure is exact: counted here from all {figures.total:,} users, each read once from "
+            "Auth0's user listing.",
+        )
+    notes = [
+        "Exact counts, as Auth0's user search has them: Total users, the four figures beside it, the three "
+        "below, each month's sign-ups, and each named connection (one search per figure, nothing sampled; "
+        "Auth0's search index can trail changes made in the last few seconds).",
+        "Estimates: 'older' under Last login is worked out as the total minus the other bars (the searches "
+        "run a moment apart, so it can be off by the people who signed in meanwhile).",
+    ]
+    if any(name == OTHER for name, _ in figures.connections):
+        notes.append(f"'{OTHER}' is one exact count of the users in none of the connections counted by name.")
+    notes.append(
+        "For counts to the last person, export every user from the Users page (Auth0's export job) and count "
+        "in the file."
+    )
+    return tuple(notes)
+
+
 # --- the process-wide store --------------------------------------------------------------------------
 
 

@@ -23,6 +23,7 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from admin_core.audit import AuditStore
 from admin_core.auth0.creation import Creator
+from admin_core.auth0.exports import ExportDesk
 from admin_core.auth0.recreate import Recreator
 from admin_core.auth0.roles import RoleDesk
 from admin_core.auth0.support import NOT_ON_PLAN, SessionsNotOnPlan, SupportDesk
@@ -31,6 +32,7 @@ from admin_core.deleted import PurgeClock
 from admin_core.deleted import purge as purge_deleted
 from admin_core.domain import User, UserPage, UserQuery
 from admin_core.errors import AdminError, AppError, PermissionDenied, SearchCapReached, UserGone
+from admin_core.exports import ExportRegistry
 from admin_core.logcodes import is_failure
 from admin_core.newusers import DatabaseConnection
 from admin_core.overview import FiguresStore
@@ -413,6 +415,14 @@ def _fail_health_while_draining() -> None:
     cls.is_ready_for_browser_connection = property(ready)  # type: ignore[method-assign,assignment]
 
 
+def keep_person_user(user: User) -> None:
+    """After a save whose answer is the person as Auth0 now has them (a metadata or profile PATCH, or the
+    stale check's read): that answer becomes their page's user; their other sections did not change and
+    stay cached. The listings ask again (a name or email may move a person in or out of a search)."""
+    _person_cache().put((user.user_id, "user"), user, at=datetime.now(UTC))
+    clear_listing()
+
+
 # --- undo a delete: re-creating kept profiles, and their purge -----------------------------------------
 
 
@@ -477,3 +487,12 @@ def database_connections() -> tuple[DatabaseConnection, ...]:
 
 def forget_connections() -> None:
     database_connections.clear()
+
+
+# --- issue 19: whole-tenant exports through Auth0's export job (threads of this process) ---------------
+
+
+@st.cache_resource(show_spinner=False)
+def get_exports() -> ExportRegistry:
+    """Every session's exports: run in threads of this process, their files in one temporary directory."""
+    return ExportRegistry(source=lambda: ExportDesk(directory=get_directory()), audit=get_audit)

@@ -1,4 +1,4 @@
-"""What a metadata save costs (issue 16): the save's requests, then the refetch of the one person."""
+"""What a metadata save costs (issue 16): the stale check's read of the person and the PATCH, then their page."""
 
 from __future__ import annotations
 
@@ -15,9 +15,10 @@ STAFF = {"admin@example.com", "viewer@example.com", "staff@example.com"}
 def metadata_save_cost(tenant, *, rounds: int = 5) -> dict:
     """`actions.save_metadata` on `rounds` people, each with their page read first (as an admin has it).
 
-    The save is the stale check's `GET /users/{id}` and the `PATCH`; the refetch is `runtime.person_file`
-    after it (the person's page: their sections only, no listing). The actor's own check (`actor_standing`,
-    cached 60 s) is made once before, so it is not counted in any round.
+    The save is the stale check's `GET /users/{id}` (the one person read again) and the `PATCH`; "refetch" is
+    `runtime.person_file` after it, the person's page drawn again: 0 requests, as the PATCH's answer is kept
+    as their user and a metadata save changes none of their other sections. The actor's own check
+    (`actor_standing`, cached 60 s) is made once before, so it is not counted in any round.
     """
     counter = Counter(tenant)
     clear_app_caches()

@@ -34,7 +34,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--reruns", type=int, help="warm reruns per timing series (default 40; quick 10)")
     p.add_argument(
         "--only",
-        choices=("requests", "timing", "browser"),
+        choices=("requests", "timing", "browser", "export", "bulk"),
         action="append",
         help="run only these parts (repeatable); 'requests' = request counts and token grants",
     )
@@ -42,6 +42,9 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--browser-size", type=int, default=1_000, help="tenant size for the browser part")
     p.add_argument("--sessions", type=int, default=20, help="signed-in browser sessions for the RSS part")
     p.add_argument("--latency-ms", type=int, default=50, help="dev tenant latency (default 50)")
+    p.add_argument(
+        "--export-size", type=int, help="tenant size for the export part (default 100,000; quick 10,000)"
+    )
     p.add_argument("--out", type=Path, default=HERE, help="where results.json and results.md go")
     args = p.parse_args(argv)
     if args.sizes:
@@ -49,9 +52,12 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     else:
         args.sizes = QUICK_SIZES if args.quick else FULL_SIZES
     args.reruns = args.reruns or (10 if args.quick else 40)
-    parts = set(args.only or ("requests", "timing", "browser"))
+    parts = set(args.only or ("requests", "timing", "browser", "export", "bulk"))
     if args.quick or args.no_browser:
         parts.discard("browser")
+        if not args.only:  # the export part drives Chromium too: only when asked for by name
+            parts.discard("export")
+    args.export_size = args.export_size or (10_000 if args.quick else 100_000)
     args.parts = parts
     return args
 
@@ -118,7 +124,10 @@ def main(argv: list[str] | None = None) -> int:
     }
     browser_sizes = {args.browser_size} if "browser" in args.parts else set()
     workroot = Path(tempfile.mkdtemp(prefix="bench-"))
-    for size in sorted(set(args.sizes) | browser_sizes):
+    tenant_sizes = (
+        set(args.sizes) | browser_sizes if args.parts & {"requests", "timing", "browser"} else set()
+    )
+    for size in sorted(tenant_sizes):
         log(f"dev tenant with {size:,} users ({args.latency_ms} ms latency)")
         with DevTenant(users=size, latency_ms=args.latency_ms) as tenant:
             entry: dict = {"tenant_startup_s": round(tenant.startup_seconds or 0, 2)}
@@ -150,6 +159,16 @@ def main(argv: list[str] | None = None) -> int:
                     tenant, workroot / "memory", sessions=args.sessions
                 )
             results["sizes"][str(size)] = entry
+    if "export" in args.parts:
+        from bench import export
+
+        log(f"export of every user at {args.export_size:,} users: server RSS growth, requests")
+        results["export"] = export.export_memory(args.export_size, workroot / "export")
+    if "bulk" in args.parts:  # issue 19 part 3: 200 deletes as a job, Free plan and no limit
+        from bench import bulk
+
+        log("bulk jobs: 200 deletes at the Free plan's limit (about 100 s), then with no limit")
+        results["bulk"] = bulk.bulk_runs(workroot, quick=args.quick, latency_ms=args.latency_ms)
     results["machine"]["loadavg_end"] = machine()["loadavg"]
     results["seconds"] = round(time.monotonic() - started, 1)
     results["targets"] = report.targets(results)

@@ -40,7 +40,7 @@ def default_connections() -> list[dict]:
     """The tenant's connections as Auth0 lists them (database ones with their password policy)."""
     return [
         {
-            "id": "con_devtenantdb000001",
+            "id": "con_devtenantdb00001",
             "name": DB_CONNECTION,
             "display_name": DB_CONNECTION,
             "strategy": "auth0",
@@ -49,7 +49,7 @@ def default_connections() -> list[dict]:
             "options": {"passwordPolicy": "good", "brute_force_protection": True, "mfa": {"active": True}},
         },
         {
-            "id": "con_devtenantdb000002",
+            "id": "con_devtenantdb00002",
             "name": CONTRACTORS,
             "display_name": CONTRACTORS,
             "strategy": "auth0",
@@ -62,7 +62,7 @@ def default_connections() -> list[dict]:
             },
         },
         {
-            "id": "con_devtenantgoogle01",
+            "id": "con_devtenantgoogle1",
             "name": "google-oauth2",
             "display_name": "Google",
             "strategy": "google-oauth2",
@@ -71,7 +71,7 @@ def default_connections() -> list[dict]:
             "options": {"email": True, "profile": True},
         },
         {
-            "id": "con_devtenantgithub01",
+            "id": "con_devtenantgithub1",
             "name": "github",
             "display_name": "GitHub",
             "strategy": "github",

@@ -390,12 +390,13 @@ def routes(tenant: Tenant) -> list[Route]:
         except Denied as d:
             return d.response
 
-    from devtenant import creation_api, roles_api, support_api
+    from devtenant import creation_api, jobs_api, roles_api, support_api
 
     return (
         support_api.routes(tenant, guarded)
         + roles_api.routes(tenant, guarded)
         + creation_api.routes(tenant, guarded)
+        + jobs_api.routes(tenant, guarded)
         + [
             Route("/api/v2/users", list_users, methods=["GET"]),
             Route("/api/v2/users-by-email", users_by_email, methods=["GET"]),

@@ -32,6 +32,8 @@ SCOPES: dict[str, tuple[str, ...]] = {
     "DELETE /users/{id}/roles": ("update:users", "delete:role_members"),
     "GET /connections": ("read:connections",),
     "POST /users": ("create:users",),
+    "POST /jobs/users-exports": ("read:users",),
+    "GET /jobs/{id}": ("create:users", "read:users"),
 }
 
 # What the `dashboard` client is granted: one scope per route is enough, these are the usual ones.

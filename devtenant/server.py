@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from devtenant import control, creation_api, management, oidc, reset, roles_api, support_api
+from devtenant import control, creation_api, jobs_api, management, oidc, reset, roles_api, support_api
 from devtenant.config import Config, check_loopback
 from devtenant.errors import api_error_body
 from devtenant.people import avatar_key, avatar_svg, initials
@@ -60,6 +60,7 @@ def create_app(config: Config, tenant: Tenant | None = None):
         + support_api.dev_routes(tenant)
         + roles_api.dev_routes(tenant)
         + creation_api.dev_routes(tenant)
+        + jobs_api.dev_routes(tenant)
         + reset.routes(tenant)
         + [Route("/avatars/{key}.svg", avatar, methods=["GET"])]
     )

@@ -15,6 +15,7 @@ from admin_core.domain import PAGE_SIZES  # the same sizes as the Users page
 from admin_core.ui.chrome import show_error
 from admin_core.ui.deleted import deleted_people
 from admin_core.ui.gate import require_access
+from admin_core.ui.jobs import audit_section as bulk_jobs
 from admin_core.ui.pager import render_pager
 
 identity = require_access(admin=True)
@@ -225,3 +226,4 @@ filters, per_page = controls(actors)
 result, page_number = load(store, filters, per_page)
 entries(store, filters, result, page_number)
 deleted_people(identity)
+bulk_jobs(identity)

@@ -8,7 +8,7 @@ import streamlit as st
 
 from admin_core import runtime
 from admin_core.errors import AdminError
-from admin_core.overview import BUCKETS, OTHER, TTL_SECONDS, Figures, FiguresStore, gather
+from admin_core.overview import BUCKETS, OTHER, TTL_SECONDS, Figures, FiguresStore, accuracy, gather
 from admin_core.ui.chrome import show_error
 from admin_core.ui.gate import require_access
 
@@ -96,6 +96,10 @@ def show(figures: Figures) -> None:
         f"requests; kept for {TTL_SECONDS // 60} minutes). Days are UTC days: today is {b.today}; "
         f"'last 7 days' means since {b.since(7)} 00:00 UTC, 'last 30 days' since {b.since(30)} 00:00 UTC."
     )
+
+    with st.expander("How exact are these figures?", expanded=figures.method != "listed"):
+        for note in accuracy(figures):
+            st.caption(note)
 
     cells = [*st.columns(4), *st.columns(4)]
     for cell, (label, value, help_text) in zip(cells, metrics(figures), strict=False):

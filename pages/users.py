@@ -6,7 +6,7 @@ from admin_core import actions, csvsafe, runtime
 from admin_core.auth import require_change
 from admin_core.domain import SEARCH_CAP, User, UserPage, search_cap_message
 from admin_core.errors import AdminError, NotAllowed
-from admin_core.ui import listing, roles
+from admin_core.ui import export_all, jobs, listing, roles
 from admin_core.ui.cards import clip, render_grid, render_table, users_frame
 from admin_core.ui.chrome import md, show_error
 from admin_core.ui.gate import require_access
@@ -80,6 +80,16 @@ def confirm_delete(users: list[User]) -> None:
     if right.button("Delete", key="confirm.delete", type="primary", width="stretch"):
         # The identity of this moment, not `identity`: a click in a dialog reruns only the dialog, with the
         # identity captured on the page's last full run (perhaps before a logout or a timeout).
+        if len(users) > 1:  # a bulk delete runs as a job on the server, with a progress panel
+            jobs.start(
+                panel="users",
+                action="delete",
+                users=users,
+                announce=lambda report: _announce(report, verb="Deleted"),
+                refused=_refused,
+            )
+            close_dialogs()
+            st.rerun()
         try:
             report = actions.delete_users(identity=require_change(), users=users)
         except NotAllowed as exc:
@@ -188,6 +198,8 @@ def row_details(chosen: list[User]) -> None:
 
 def bulk_bar(chosen: list[User]) -> None:
     """Delete / Block / Unblock for the ticked rows, the admin's own row left out."""
+    jobs.progress("users")  # the bulk job started here or in the delete dialog, while it runs
+    jobs.show_notices()
     mine = [u for u in chosen if u.user_id == identity.sub]
     chosen = [u for u in chosen if u.user_id != identity.sub]
     # The bulk bar appears once rows are ticked (with their count on each button); until then a line says
@@ -202,14 +214,13 @@ def bulk_bar(chosen: list[User]) -> None:
                 (False, "Unblock", "bulk.unblock", "Unblocked"),
             ):
                 if st.button(f"{label} {len(chosen)}", key=key):
-                    try:
-                        report = actions.block_users(
-                            identity=require_change(), users=chosen, blocked=blocking
-                        )
-                    except NotAllowed as exc:
-                        _refused(exc)
-                    else:
-                        _announce(report, verb=verb)
+                    jobs.start(
+                        panel="users",
+                        action="block" if blocking else "unblock",
+                        users=chosen,
+                        announce=lambda report, verb=verb: _announce(report, verb=verb),
+                        refused=_refused,
+                    )
                     st.rerun()
     elif not mine:
         st.caption("Tick rows to delete, block or unblock several users at once.")
@@ -275,3 +286,4 @@ if (page := load(state)) is not None:
     results(state, page)
     pager(state, page)
     export(state, page)
+export_all.render(identity=identity, connection=state.connection)

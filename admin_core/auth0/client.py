@@ -1,13 +1,15 @@
 """The Management API client: the SDK object, its client-credentials token, and pacing from rate headers.
 
-The SDK gets its own `httpx.Client` (the public `httpx_client=` argument) with a response hook, so every
-answer's `x-ratelimit-*` headers reach the `RateLimitGate` without touching the SDK's internals.
+The SDK gets its own `httpx.Client` (the public `httpx_client=` argument) whose transport waits on the
+`RateLimitGate` before every request (the SDK's own retries included) and shows it every answer's
+`x-ratelimit-*` headers, without touching the SDK's internals.
 """
 
 from __future__ import annotations
 
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
@@ -26,12 +28,35 @@ def management_api(
     token: Callable[[], str],
     timeout: float,
     max_retries: int,
-    on_response: Callable[[httpx.Response], None],
+    gate: RateLimitGate,
 ) -> Auth0:
-    """The SDK client for `api_url`; `on_response` sees every response, retries included."""
-    # What the SDK would build itself (same timeout, redirects followed), plus the response hook.
-    http = httpx.Client(timeout=timeout, follow_redirects=True, event_hooks={"response": [on_response]})
+    """The SDK client for `api_url`; every request waits on `gate` and every answer feeds it."""
+    # What the SDK would build itself (same timeout, redirects followed), on a paced transport.
+    http = httpx.Client(
+        timeout=timeout, follow_redirects=True, transport=PacedTransport(gate, httpx.HTTPTransport())
+    )
     return Auth0(base_url=api_url, token=token, timeout=timeout, max_retries=max_retries, httpx_client=http)
+
+
+class PacedTransport(httpx.BaseTransport):
+    """httpx's public transport interface: one gate slot per HTTP request, released when it is answered."""
+
+    def __init__(self, gate: RateLimitGate, inner: httpx.BaseTransport):
+        self._gate = gate
+        self._inner = inner
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        ticket = self._gate.acquire()
+        sent_at = time.time()
+        try:
+            response = self._inner.handle_request(request)
+            self._gate.observe(response, sent_at=sent_at, ticket=ticket)
+        finally:
+            self._gate.release()
+        return response
+
+    def close(self) -> None:
+        self._inner.close()
 
 
 class ClientCredentialsToken:
@@ -80,79 +105,144 @@ class ClientCredentialsToken:
 class RateLimitGate:
     """Client-side pacing from Auth0's `x-ratelimit-limit/-remaining/-reset` headers.
 
-    A request may start while the last reported `remaining` exceeds the requests of ours in flight;
-    once it is used up, callers wait for `reset` (Unix seconds), when the window is full again.
-    Before any header is seen, one request at a time. Waits longer than `max_wait` raise RateLimited.
+    Auth0's limits are token buckets: `limit` requests fit in it, `remaining` are left, and at `reset`
+    (Unix seconds, rounded up) it is full again. The gate keeps a cautious model of that bucket and lets a
+    request start only when the model holds a whole token:
+    - after each answer: its `remaining`, less our other requests in flight and the answers that came in
+      while it travelled (Auth0 may have counted those after it);
+    - between answers: refilled at `rate`, a lower bound of the tenant's refill rate learnt from the answers
+      (see `_learn`), and full again at the last answer's `reset`.
+    Requests of other app instances on the same tenant show as a lower `remaining`, so instances sharing one
+    tenant's limit stay under it together. Before any header is seen, one request at a time. Waits longer
+    than `max_wait` raise RateLimited.
     """
+
+    HISTORY_SECONDS = 60.0
+    MAX_PENALTY = 5.0  # seconds a 429 holds every request back, at most
 
     def __init__(self, *, max_wait: float = 60.0):
         self._cond = threading.Condition()
         self.max_wait = max_wait
         self.limit: int | None = None
-        self.remaining: int | None = None
+        self.remaining: int | None = None  # the last answer's
         self.reset_at = 0.0
         self.inflight = 0
-        self._refilled = False  # `remaining` was refilled locally after `reset_at` passed
+        self.rate = 0.0  # requests per second the bucket refills at least (0: not learnt yet)
+        self.answered = 0  # answers with rate headers, 429s excluded
+        self._tokens = 0.0  # the model: tokens surely in the bucket at `_tokens_at`...
+        self._tokens_at = 0.0
+        self._debt = 0  # ...requests of ours Auth0 may not have counted in the last answer
+        self._sent_since = 0  # requests sent since the last answer
+        # (sent_at, remaining, answered, other requests in flight) of recent answers, for `_learn`
+        self._history: deque[tuple[float, int, int, int]] = deque(maxlen=256)
 
-    def observe(self, response: httpx.Response) -> None:
+    def acquire(self) -> int:
+        """Wait for a token; returns how many answers had come in (pass it to `observe`)."""
+        deadline = time.monotonic() + self.max_wait
+        with self._cond:
+            while True:
+                now = time.time()
+                if self.remaining is None:
+                    if self.inflight == 0:
+                        break
+                    wait = 0.25  # a request of ours is in flight: its answer will tell more
+                else:
+                    tokens = self._available(now)
+                    if tokens >= 1:
+                        self._tokens, self._tokens_at = tokens - 1, now
+                        self._sent_since += 1
+                        break
+                    waits = [0.25] if self.inflight else []
+                    if self.rate > 0:
+                        waits.append((1 - tokens) / self.rate)
+                    if now < self.reset_at:
+                        waits.append(self.reset_at - now)
+                    wait = min(waits or [0.25]) + 0.005
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise RateLimited.from_reset(str(self.reset_at))
+                self._cond.wait(max(0.005, min(wait, left)))
+            self.inflight += 1
+            return self.answered
+
+    def _available(self, now: float) -> float:
+        tokens = self._tokens + self.rate * max(0.0, now - self._tokens_at)
+        if now >= self.reset_at:  # full again (a limit not told yet: one request, whose answer tells it)
+            tokens = max(tokens, float((self.limit or 1) - self._debt - self._sent_since))
+        return min(float(self.limit or tokens), tokens)
+
+    def release(self) -> None:
+        with self._cond:
+            self.inflight = max(0, self.inflight - 1)
+            self._cond.notify_all()
+
+    def observe(
+        self, response: httpx.Response, *, sent_at: float | None = None, ticket: int | None = None
+    ) -> None:
+        """Learn from one answer (`sent_at`: when its request left; `ticket`: what `acquire` returned)."""
         headers = response.headers
         try:
             remaining = int(headers["x-ratelimit-remaining"])
             reset_at = float(headers["x-ratelimit-reset"])
         except (KeyError, ValueError):
             if response.status_code == 429:
-                self.penalize(None)
+                self.penalize(None, answered=True)
             return
         try:
-            limit = int(headers.get("x-ratelimit-limit", ""))
+            limit: int | None = int(headers.get("x-ratelimit-limit", ""))
         except ValueError:
             limit = None
         if response.status_code == 429:
-            remaining = 0
+            if limit:
+                self.limit = limit
+            self.penalize(reset_at, answered=True)
+            return
+        now = time.time()
         with self._cond:
             if limit:
                 self.limit = limit
-            # answers arrive out of order: keep the latest window, and the lowest count within it
-            if self.remaining is None or reset_at > self.reset_at:
-                self.remaining, self.reset_at, self._refilled = remaining, reset_at, False
-            elif reset_at == self.reset_at and remaining < self.remaining:
-                self.remaining, self._refilled = remaining, False
-            elif remaining == 0 and not self._refilled:
-                self.remaining = 0  # a 429 naming an earlier reset: keep the later (safer) one
+            self.answered += 1
+            others = max(0, self.inflight - 1)  # this answer's request is released after it is observed
+            between = 0 if ticket is None else max(0, self.answered - 1 - ticket)
+            self._learn(now, sent_at if sent_at is not None else now, remaining, reset_at, others)
+            self.remaining, self.reset_at = remaining, reset_at
+            self._tokens, self._tokens_at = float(remaining - others - between), now
+            self._debt, self._sent_since = others + between, 0
             self._cond.notify_all()
 
-    def penalize(self, retry_at: float | None) -> None:
-        """A 429 arrived: nothing is left until `retry_at` (at least half a second from now)."""
+    def _learn(self, now: float, sent_at: float, remaining: int, reset_at: float, others: int) -> None:
+        """Raise `rate` to what this answer proves the bucket refills at, at least.
+
+        Alone: the bucket gains `limit - remaining - 1` (remaining is rounded down) before `reset`, counted
+        from when the request left (Auth0 counted it later). Against an earlier answer `a`: the bucket
+        gained `remaining - remaining_a - 1` plus every answer since (each took a token), less the requests
+        in flight at `a` (Auth0 may have counted them before `a`), in at most `now - sent_a` seconds."""
+        limit = self.limit
+        best = self.rate
+        if limit and reset_at > sent_at:
+            best = max(best, (limit - remaining - 1) / (reset_at - sent_at))
+        while self._history and now - self._history[0][0] > self.HISTORY_SECONDS:
+            self._history.popleft()
+        if limit is None or remaining < max(2, limit // 2):  # a nearly full bucket proves nothing
+            for sent_a, remaining_a, answered_a, others_a in self._history:
+                gained = remaining - remaining_a - 1 + (self.answered - answered_a) - others_a
+                if gained > 0 and now > sent_a:
+                    best = max(best, gained / (now - sent_a))
+        self.rate = best
+        self._history.append((sent_at, remaining, self.answered, others))
+
+    def penalize(self, retry_at: float | None, *, answered: bool = False) -> None:
+        """A 429 arrived: the model was too hopeful. Nothing is left until `retry_at` (at least half a
+        second from now), and the learnt rate is halved. `answered`: called from inside the refused
+        request's own answer, which is still counted in flight (and took no token)."""
         with self._cond:
+            now = time.time()
             self.remaining = 0
-            self.reset_at = max(self.reset_at, retry_at or 0.0, time.time() + 0.5)
-            self._refilled = False
-            self._cond.notify_all()
-
-    def acquire(self) -> None:
-        deadline = time.monotonic() + self.max_wait
-        with self._cond:
-            while True:
-                now = time.time()
-                used_up = self.remaining is not None and self.remaining - self.inflight <= 0
-                if used_up and not self._refilled and now >= self.reset_at:
-                    # the window has been reset: the whole limit is available again, once
-                    self.remaining, self._refilled = self.limit or 1, True
-                    used_up = self.remaining - self.inflight <= 0
-                allowed = (1 if self.remaining is None else self.remaining) - self.inflight
-                if allowed > 0:
-                    self.inflight += 1
-                    return
-                if used_up and self.inflight == 0 and not self._refilled:
-                    wait = self.reset_at - now + 0.05  # small margin: reset has one-second resolution
-                else:
-                    wait = 0.25  # a request of ours is in flight: its answer will tell more
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise RateLimited.from_reset(str(self.reset_at))
-                self._cond.wait(max(0.01, min(wait, left)))
-
-    def release(self) -> None:
-        with self._cond:
-            self.inflight = max(0, self.inflight - 1)
+            # Auth0's windows are seconds long: a reset further off is not waited out in full (a request
+            # then would be refused again, and tells the gate anew)
+            self.reset_at = max(now + 0.5, min(max(self.reset_at, retry_at or 0.0), now + self.MAX_PENALTY))
+            self._tokens, self._tokens_at = 0.0, now
+            self._debt, self._sent_since = max(0, self.inflight - (1 if answered else 0)), 0
+            self.rate /= 2
+            self._history.clear()
             self._cond.notify_all()

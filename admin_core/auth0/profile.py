@@ -46,7 +46,7 @@ class ProfileEditor:
         with _lock_for(user_id):
             now = self._directory.get_user(user_id)
             if now.updated_at != user.updated_at:
-                raise StaleCopy(STALE.format(who=user.email or user.name or user_id))
+                raise StaleCopy(STALE.format(who=user.email or user.name or user_id), current=now)
             try:
                 answer = self._directory.call_api(lambda api: api.users.update(user_id, **body))
             except BadQuery as exc:  # a 400: Auth0 refused the body; its own words, after ours

@@ -90,7 +90,7 @@ class Directory:
             token=token,
             timeout=timeout,
             max_retries=max_retries,
-            on_response=self._rate_gate.observe,
+            gate=self._rate_gate,
         )
         self._changes_lock = threading.Lock()
         # user_id -> (monotonic time, the user after our change or None when we deleted it)
@@ -295,13 +295,10 @@ class Directory:
         )
 
     def paced(self, fn: Callable[[], T]) -> T:
-        """Run `fn` (Management API calls of this directory) once the rate gate allows one more request in
-        flight: requests issued together (the person's page) stay within the burst Auth0 last reported."""
-        self._rate_gate.acquire()
-        try:
-            return fn()
-        finally:
-            self._rate_gate.release()
+        """Run `fn` (Management API calls of this directory). Every HTTP request waits on the rate gate in
+        the client's transport (admin_core.auth0.client), so requests issued together (the person's page,
+        a bulk job's pool) stay within what Auth0 last reported; this name stays for its callers."""
+        return fn()
 
     # --- paced searches (the Overview page's figures) -------------------------------------------------
 
@@ -345,17 +342,14 @@ class Directory:
 
         attempt = 0
         while True:
-            gate.acquire()
             try:
-                pager = self._call(fetch)
+                pager = self._call(fetch)  # paced request by request by the client's transport
             except RateLimited as exc:
                 attempt += 1
                 gate.penalize(exc.retry_at.timestamp() if exc.retry_at else None)
                 if attempt > rate_limit_retries:
                     raise
                 continue
-            finally:
-                gate.release()
             users = tuple(user_from_sdk(item) for item in (pager.items or ()))
             total = getattr(pager.response, "total", None)
             return SearchPage(users=users, total=int(total) if total is not None else len(users))

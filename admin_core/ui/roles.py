@@ -17,6 +17,7 @@ from admin_core.domain import User
 from admin_core.errors import AdminError, NotAllowed
 from admin_core.roles import RoleCatalogue, RoleInfo
 from admin_core.support import PersonFile, Unavailable
+from admin_core.ui import jobs
 from admin_core.ui.chrome import md, show_error
 
 CONFIRM = "roles.confirm"  # (user_id, RoleInfo) whose removal awaits the admin's confirmation
@@ -176,6 +177,7 @@ def add_roles(user: User, held: Sequence[RoleInfo]) -> None:
 def bulk_bar(chosen: list[User]) -> None:
     """Add a role to / remove a role from every ticked row (one audited change each; failures listed)."""
     show_messages()
+    jobs.progress("roles")  # the role change started here, while it runs
     if not chosen:
         return
     found = catalogue()
@@ -195,17 +197,30 @@ def bulk_bar(chosen: list[User]) -> None:
             return
         count = len(chosen)
         if st.button(f"Add role to {count}", key="bulk.role_add"):
-            _attempt(
-                lambda: actions.add_role_to_users(identity=require_change(), users=chosen, role=role),
-                lambda report: f"Added the role {role.name} to {_count(report.done)}",
-            )
-            st.rerun()
+            _bulk_job("role_add", chosen, role, lambda r: f"Added the role {role.name} to {_count(r.done)}")
         if st.button(f"Remove role from {count}", key="bulk.role_remove"):
-            _attempt(
-                lambda: actions.remove_role_from_users(identity=require_change(), users=chosen, role=role),
-                lambda report: f"Removed the role {role.name} from {_count(report.done)}",
+            _bulk_job(
+                "role_remove", chosen, role, lambda r: f"Removed the role {role.name} from {_count(r.done)}"
             )
-            st.rerun()
+
+
+def _bulk_job(
+    action: str, chosen: list[User], role: RoleInfo, done: Callable[[actions.ActionReport], str]
+) -> None:
+    """The role change runs as a bulk job on the server (admin_core.ui.jobs): a panel while it runs."""
+
+    def refused(exc: NotAllowed) -> None:
+        st.session_state[NOTICES] = [exc.message]
+
+    jobs.start(
+        panel="roles",
+        action=action,
+        users=chosen,
+        role=role,
+        announce=lambda r: _note(r, done),
+        refused=refused,
+    )
+    st.rerun()
 
 
 def _count(users: Sequence[User]) -> str:

@@ -73,9 +73,16 @@ def test_a_metadata_save_merges_audits_refreshes_and_costs_one_patch_and_one_rea
     assert requests(fresh_tenant, GET) - before_get == 1  # the stale check's read
     saved = stored(fresh_tenant, person.user_id)["user_metadata"]
     assert saved == {"plan": "gold", "extra": {"a": 1}}  # what was typed: every removed key sent as null
-    assert runtime.person_file(person.user_id).user.user_metadata == saved  # the page reads Auth0 again
+    # The PATCH's answer is the person as Auth0 now has them: their page shows it without asking again, and
+    # its sections that a metadata save cannot change (roles, logs, locks, MFA) stay as they were read.
+    before_page = management_requests(fresh_tenant)
+    page = runtime.person_file(person.user_id)
+    assert management_requests(fresh_tenant) == before_page
+    assert page.user.user_metadata == saved
     (row,) = rows(app_env, "edit_metadata")
     assert (row.state, row.actor_sub, row.target_user_id) == ("ok", admin.sub, person.user_id)
+    again = prepare("user_metadata", shown=page.user.user_metadata, text='{"plan": "platinum"}')
+    assert actions.save_metadata(identity=admin, user=page.user, edit=again).failed == []  # not "stale"
 
 
 def test_a_viewer_is_refused_below_the_ui_and_auth0_is_never_asked(app_env, fresh_tenant, viewer):
@@ -107,7 +114,10 @@ def test_a_save_on_a_stale_copy_is_refused_and_overwrites_nothing(app_env, fresh
     assert stored(fresh_tenant, person.user_id)["app_metadata"]["plan"] == "theirs"
     (row,) = rows(app_env, "edit_metadata")
     assert row.state == "error" and row.message == message
+    before_page = management_requests(fresh_tenant)
     fresh = runtime.person_file(person.user_id).user  # the page now has Auth0's copy: a save on it works
+    assert management_requests(fresh_tenant) == before_page  # the copy the stale check read, kept
+    assert fresh.app_metadata["plan"] == "theirs"
     edit = prepare("app_metadata", shown=fresh.app_metadata, text='{"plan": "mine"}')
     assert actions.save_metadata(identity=admin, user=fresh, edit=edit).failed == []
 

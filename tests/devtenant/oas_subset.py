@@ -42,6 +42,8 @@ OPERATIONS = (
     ("delete", "/users/{id}/roles"),
     ("get", "/connections"),
     ("post", "/users"),
+    ("post", "/jobs/users-exports"),
+    ("get", "/jobs/{id}"),
 )
 
 

@@ -196,7 +196,27 @@ def cases(people: dict, raw) -> list[tuple[str, str, str, dict]]:
         ("POST", "/users", "/users", {"json": {**NEW_USER, "password": "weak"}}),
         ("POST", "/users", "/users", {"json": {**NEW_USER, "email": "admin@example.com"}}),
         ("DELETE", "/users/{id}", f"/users/{q(staff)}", {}),
+        # issue 19: the export job (its completed answer and the file: tests/devtenant/test_jobs_api.py)
+        ("POST", "/jobs/users-exports", "/jobs/users-exports", {"json": EXPORT}),
+        ("POST", "/jobs/users-exports", "/jobs/users-exports", {"json": {**EXPORT, "format": "xml"}}),
+        (
+            "POST",
+            "/jobs/users-exports",
+            "/jobs/users-exports",
+            {"json": {"connection_id": "con_0000000000000009"}},
+        ),
+        ("POST", "/jobs/users-exports", "/jobs/users-exports", {"json": {"fields": [{"nom": "email"}]}}),
+        ("GET", "/jobs/{id}", f"/jobs/{export_job(raw)}", {}),
+        ("GET", "/jobs/{id}", "/jobs/job_nope", {}),
     ]
+
+
+EXPORT = {"format": "csv", "fields": [{"name": "user_id"}, {"name": "email", "export_as": "Email"}]}
+
+
+def export_job(raw) -> str:
+    """A fresh export job's id (pending or processing when asked)."""
+    return raw.post("/jobs/users-exports", json=EXPORT).json()["id"]
 
 
 def test_answers_fit_the_oas(dt, raw, people):

@@ -158,6 +158,13 @@ class DevTenant:
     def users(self) -> list[dict]:
         return self._call("GET", "/__dev/users")
 
+    def set_exports(self, **settings) -> dict:
+        """The export jobs' speed and lifetimes, or a failure for the next one (devtenant/jobs_api.py)."""
+        return self._call("PUT", "/__dev/exports", json=settings)
+
+    def exports(self) -> dict:
+        return self._call("GET", "/__dev/exports")
+
     def create_user(self, **fields) -> dict:
         return self._call("POST", "/__dev/users", json=fields)
 
