@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from admin_core import runtime
 from admin_core.auth import current_identity, pages_run_by_app
 from admin_core.ui import chrome
 from admin_core.ui.gate import admins_only, gate, settings_or_explain
@@ -25,6 +26,10 @@ def _sign_in_first() -> None:
     """The signed-out navigation's default page (at `/`); it never runs: the gate below stops first."""
 
 
+# Once per server process: SIGTERM drains this instance (admin_core.shutdown); each session is noted so the
+# drain can tell it.
+runtime.install_shutdown()
+runtime.note_session()
 signed_in = current_identity()
 if signed_in is None or not signed_in.can_view:
     # Register every address before the gate, so a shared link (/users?text=ada, /audit) is remembered

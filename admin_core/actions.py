@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import NoReturn, cast
 
-from admin_core import deleted, runtime
+from admin_core import claims, deleted, runtime, shutdown
 from admin_core.audit import AuditError, Target
 from admin_core.auth import (
     Identity,
@@ -90,27 +92,92 @@ def _refuse(
     raise NotAllowed(message)
 
 
-def _run(identity: Identity, action: str, user: User, change, *, request_id: str | None = None) -> str | None:
-    """Audit row first ("attempted"), then Auth0, then complete the row; returns an error message or None.
-    `request_id` (a bulk job's person) makes the row findable, and unique: never twice for that person."""
+def _who(user: User) -> str:
+    return user.email or user.name or user.user_id
+
+
+def _run(
+    identity: Identity,
+    action: str,
+    user: User,
+    change,
+    *,
+    note: str | None = None,
+    request_id: str | None = None,
+) -> str | None:
+    """Claim the person (one change at a time per person, across every instance: admin_core.claims), audit
+    row first ("attempted"), then Auth0, then complete the row and end the claim; returns an error message
+    or None. `note` (no secret) is the row's message, before the error when there is one. `request_id` (a
+    bulk job's person) makes the row findable, and unique: never twice for that person. While the process
+    shuts down (admin_core.shutdown) nothing starts: the refusal is recorded as not done."""
+    audit = runtime.get_audit()
+    request_id = request_id or uuid.uuid4().hex
+    try:
+        with shutdown.DRAIN.change():
+            try:
+                claims.take(
+                    audit,
+                    subject=user.user_id,
+                    request_id=request_id,
+                    action=action,
+                    actor=identity.email or identity.sub,
+                    seconds=runtime.get_settings().change_claim_seconds,
+                    who=_who(user),
+                )
+            except claims.Claimed as exc:
+                _record_refusal(identity, action, user, exc.message, request_id)
+                return exc.message
+            except AuditError as exc:
+                return f"Not done: the audit log could not be written ({exc.message})."
+            done = False
+            try:
+                done, error = _audited(identity, action, user, change, request_id, note)
+                return error
+            finally:
+                _release(user.user_id, request_id, deleted=done and action in ("delete", "bulk_delete"))
+    except shutdown.Draining as exc:
+        _record_refusal(identity, action, user, exc.message, request_id)
+        return exc.message
+
+
+def _audited(
+    identity: Identity, action: str, user: User, change, request_id: str, note: str | None
+) -> tuple[bool, str | None]:
     audit = runtime.get_audit()
     try:
-        request_id = audit.begin(
-            actor=identity.actor, action=action, target=_target(user), request_id=request_id
-        )
+        audit.begin(actor=identity.actor, action=action, target=_target(user), request_id=request_id)
     except AuditError as exc:
-        return f"Not done: the audit log could not be written ({exc.message})."
+        return False, f"Not done: the audit log could not be written ({exc.message})."
     try:
         change()
     except AdminError as exc:
-        _complete(request_id, ok=False, message=exc.message)
-        return exc.message
+        _complete(request_id, ok=False, message=f"{note}: {exc.message}" if note else exc.message)
+        return False, exc.message
     except Exception:  # keep the row honest even for the unexpected; the detail goes to the server log
         log.exception("%s of %s failed unexpectedly (audit entry %s)", action, user.user_id, request_id)
         _complete(request_id, ok=False, message=UNEXPECTED_IN_AUDIT)
         raise
-    _complete(request_id, ok=True)
-    return None
+    _complete(request_id, ok=True, message=note)
+    return True, None
+
+
+def _record_refusal(identity: Identity, action: str, user: User, message: str, request_id: str) -> None:
+    """A change that was not sent (someone else's claim, a shutdown): one row, state "error", under the
+    change's own request id (a bulk job finds its person's outcome by it)."""
+    audit = runtime.get_audit()
+    try:
+        audit.begin(actor=identity.actor, action=action, target=_target(user), request_id=request_id)
+        audit.complete(request_id, ok=False, message=message)
+    except AuditError as exc:
+        log.warning("could not record the refused %s: %s", action, exc.message)
+
+
+def _release(user_id: str, request_id: str, *, deleted: bool) -> None:
+    # A claim that cannot be released ends at its expiry (CHANGE_CLAIM_SECONDS): logged, not shown.
+    try:
+        claims.release(runtime.get_audit(), subject=user_id, request_id=request_id, deleted=deleted)
+    except AuditError as exc:
+        log.error("the claim of audit row %s could not be released: %s", request_id, exc.message)
 
 
 def _complete(request_id: str, *, ok: bool, message: str | None = None) -> None:
@@ -122,6 +189,19 @@ def _complete(request_id: str, *, ok: bool, message: str | None = None) -> None:
         log.error("audit row %s could not be completed: %s", request_id, exc.message)
 
 
+def _held(action):
+    """A run of changes (one person or many): a shutdown waits until it has recorded what happened to each
+    person, done or not started (admin_core.shutdown); the changes themselves are counted in `_run`."""
+
+    @functools.wraps(action)
+    def held(*args, **kwargs):
+        with shutdown.DRAIN.hold():
+            return action(*args, **kwargs)
+
+    return held
+
+
+@_held
 def delete_users(*, identity: Identity, users: Sequence[User]) -> ActionReport:
     """Delete each user (one audit row each); a bulk delete is several single deletes."""
     action = "bulk_delete" if len(users) > 1 else "delete"
@@ -137,7 +217,7 @@ def delete_users(*, identity: Identity, users: Sequence[User]) -> ActionReport:
                 lambda u=user: _keep_then_delete(identity, u),  # undo a delete: the profile is kept first
             )
             directory.forget_standing(user.user_id)  # a deleted admin's next change must ask Auth0
-            runtime.forget_person(user.user_id)
+            runtime.forget_person(user.user_id, deleted=error is None)
             if error is None:
                 report.done.append(user)
             else:
@@ -169,6 +249,7 @@ def set_blocked(*, identity: Identity, user: User, blocked: bool) -> ActionRepor
     return report
 
 
+@_held
 def block_users(*, identity: Identity, users: Sequence[User], blocked: bool) -> ActionReport:
     report = ActionReport()
     for user in users:
@@ -429,29 +510,15 @@ def _role_change_checked(
 ) -> ActionReport:
     report = ActionReport()
     try:
-        try:
-            request_id = runtime.get_audit().begin(
-                actor=identity.actor, action=action, target=_target(user), request_id=request_id
-            )
-        except AuditError as exc:
-            report.failed.append((user, f"Not done: the audit log could not be written ({exc.message})."))
-            return report
-        try:
-            change()
-        except AdminError as exc:
-            _complete(request_id, ok=False, message=f"{note}: {exc.message}")
-            report.failed.append((user, exc.message))
-            return report
-        except Exception:
-            log.exception("%s of %s failed unexpectedly (audit entry %s)", action, user.user_id, request_id)
-            _complete(request_id, ok=False, message=UNEXPECTED_IN_AUDIT)
-            raise
-        _complete(request_id, ok=True, message=note)
-        report.done.append(user)
-        return report
+        error = _run(identity, action, user, change, note=note, request_id=request_id)
     finally:
         runtime.get_directory().forget_standing(user.user_id)  # their next change asks Auth0 for roles
         runtime.forget_person(user.user_id)
+    if error is None:
+        report.done.append(user)
+    else:
+        report.failed.append((user, error))
+    return report
 
 
 def _role_note(verb: str, roles: Sequence[RoleInfo]) -> str:
@@ -512,6 +579,7 @@ def remove_role_from_users(*, identity: Identity, users: Sequence[User], role: R
     return _each(users, lambda u: remove_role(identity=identity, user=u, role=role, bulk=len(users) > 1))
 
 
+@_held
 def _each(users: Sequence[User], one) -> ActionReport:
     report = ActionReport()
     for user in users:
@@ -542,6 +610,8 @@ def _placeholder(email: str, name: str | None) -> User:
 
 
 def _begin(identity: Identity, action: str, email: str, name: str | None) -> str:
+    if shutdown.DRAIN.draining:  # nothing new starts while this instance shuts down
+        raise NotAllowed(shutdown.NOT_STARTED)
     try:
         return runtime.get_audit().begin(
             actor=identity.actor, action=action, target=Target(user_id="", email=email, name=name)
@@ -634,6 +704,7 @@ def invite_user(
     return _invite_one(identity, "invite_user", _connection(connection), email, name, how)
 
 
+@_held
 def bulk_invite(
     *, identity: Identity, connection: str, rows: Sequence[BulkRow], how: str = LINK
 ) -> BulkReport:

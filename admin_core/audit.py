@@ -265,6 +265,22 @@ deleted_profiles = sa.Table(
     sqlite_autoincrement=True,
 )
 
+# One row per person being changed right now, across every app instance sharing this database
+# (admin_core.claims): the primary key makes a second claim on the same person fail. A claim ends with its
+# change, or at `expires_at` when the instance holding it died; a finished delete stays until then, so a
+# second admin is told who deleted the person instead of sending Auth0 a second DELETE.
+change_claims = sa.Table(
+    "change_claims",
+    metadata,
+    sa.Column("subject", sa.String, primary_key=True),
+    sa.Column("request_id", sa.String(_REQUEST_ID_MAX), nullable=False),
+    sa.Column("action", sa.String(32), nullable=False),
+    sa.Column("actor", sa.String, nullable=False),
+    sa.Column("claimed_at", UTCDateTime, nullable=False),
+    sa.Column("expires_at", UTCDateTime, nullable=False, index=True),
+    sa.Column("done", sa.Boolean, nullable=False, default=False),
+)
+
 audit_schema = sa.Table(
     "audit_schema",
     metadata,
@@ -600,6 +616,17 @@ class AuditStore:
             raise AuditRequestError(
                 f"Request id {values['request_id']} is already in the audit log. {after}"
             ) from error
+        except exc.SQLAlchemyError as error:
+            raise _audit_error(error, doing, after) from error
+
+    @contextlib.contextmanager
+    def transaction(self, doing: str, after: str = "") -> Iterator[Connection]:
+        """One transaction on the audit database for a neighbouring module (admin_core.claims); database
+        failures become an AuditError saying what could not be done ("Could not <doing> ...")."""
+        self._prepare(doing, after)
+        try:
+            with self._turn(), self._engine.begin() as conn:
+                yield conn
         except exc.SQLAlchemyError as error:
             raise _audit_error(error, doing, after) from error
 

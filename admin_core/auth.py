@@ -30,6 +30,7 @@ from admin_core import diagnose, runtime
 from admin_core.audit import Actor
 from admin_core.errors import AdminError, NotAllowed, SignInError
 from admin_core.settings import STREAMLIT_OAUTH_CALLBACK_PATH, Settings, SettingsError, is_loopback
+from admin_core.shutdown import DRAIN, RESTARTING
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +44,7 @@ END_AUTH0_SESSION_KEY = "auth.end_auth0_session"
 LAST_SEEN_KEY = "auth.last_seen"  # time.time() of this session's last run while signed in
 LIMITS_KEY = "auth.session_limits"  # (SESSION_MAX_HOURS, SESSION_IDLE_MINUTES) for this sign-in
 SCOPE = "openid profile email"
+RESTARTED_PARAM = "restarted"  # in the address of a session whose instance shut down (SIGTERM)
 
 
 class Role(StrEnum):
@@ -141,6 +143,10 @@ def current_identity() -> Identity | None:
     (Streamlit runs the script only when the person does something)."""
     identity = st.session_state.get(IDENTITY_KEY)
     if not isinstance(identity, Identity):
+        return None
+    if DRAIN.draining:  # SIGTERM: this instance stops in a moment; the proxy sends the next run elsewhere
+        end_session(RESTARTING)
+        st.query_params[RESTARTED_PARAM] = "1"  # survives the reconnect to another instance: take_notice
         return None
     now = time.time()
     why = _why_ended(identity, now)
@@ -343,9 +349,22 @@ def _oauth_component(settings: Settings) -> OAuth2Component:
     return OAuth2Component(client=client)
 
 
+def server_restarting() -> bool:
+    """This instance is shutting down (SIGTERM): nobody should sign in here any more."""
+    return DRAIN.draining
+
+
 def take_notice() -> str | None:
-    """What the sign-in screen says once (a session that ended, a refused sign-in, a logout)."""
-    return st.session_state.pop(NOTICE_KEY, None)
+    """What the sign-in screen says once (a session that ended, a refused sign-in, a logout). A session
+    that reconnected from an instance that shut down carries `?restarted=1` in its address (set there by
+    current_identity): it reads RESTARTING here, on the instance it landed on."""
+    notice = st.session_state.pop(NOTICE_KEY, None)
+    if RESTARTED_PARAM in st.query_params:
+        del st.query_params[RESTARTED_PARAM]
+        if DRAIN.draining:  # still on the instance that is stopping: keep it for the reconnect
+            st.query_params[RESTARTED_PARAM] = "1"
+        notice = notice or RESTARTING
+    return notice
 
 
 def take_end_auth0_session() -> bool:

@@ -8,6 +8,7 @@ settings is admin_core.ui.gate's `settings_or_explain`.
 from __future__ import annotations
 
 import logging
+import signal
 import threading
 import time
 from collections.abc import Callable
@@ -17,6 +18,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 import streamlit as st
+from streamlit.runtime import Runtime as StreamlitRuntime
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from admin_core.audit import AuditStore
 from admin_core.auth0.creation import Creator
@@ -34,7 +37,9 @@ from admin_core.logcodes import is_failure
 from admin_core.newusers import DatabaseConnection
 from admin_core.overview import FiguresStore
 from admin_core.roles import RoleCatalogue
-from admin_core.settings import Settings, load_settings
+from admin_core.settings import SETTINGS, Settings, SettingsError, load_settings
+from admin_core.shutdown import DRAIN, UNHEALTHY, Shutdown, install_sigterm
+from admin_core.signals import Change, Signals
 from admin_core.support import GRANT_PLACE, LOGS_PER_PAGE, LogPage, PersonFile, SessionRecord, Unavailable
 from admin_core.tokens import IdTokenVerifier
 
@@ -80,6 +85,7 @@ def get_audit() -> AuditStore:
 # argument on every call: about 7% of a warm table rerun in a profile (bench/, issue 9).
 @st.cache_resource(ttl=LISTING_TTL_SECONDS, show_spinner="Asking Auth0…", max_entries=256)
 def _cached_page(*, key: str, _query: UserQuery) -> UserPage:
+    get_signals()  # listening before the first page is kept: a change announced after this read clears it
     return get_directory().list_users(_query)
 
 
@@ -102,8 +108,9 @@ def all_results(query: UserQuery) -> list[User]:
 
 
 def clear_listing() -> None:
-    """Forget cached listings after any change, so the next view asks Auth0 again."""
+    """Forget cached listings after any change, so the next view asks Auth0 again (on every instance)."""
     _cached_page.clear()
+    get_signals().publish(Change())
 
 
 @st.cache_resource(show_spinner=False)
@@ -150,6 +157,10 @@ class PersonCache:
         with self._lock:
             for key in [k for k in self._entries if k[0] == user_id]:
                 del self._entries[key]
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
 
 
 @st.cache_resource(show_spinner=False)
@@ -213,6 +224,7 @@ def person_file(user_id: str) -> PersonFile:
             values[name] = hit[1]
     missing = [name for name in fetchers if name not in values]
     if missing:
+        get_signals()  # listening before anything is kept (see _cached_page)
         now = datetime.now(UTC)
         with ThreadPoolExecutor(max_workers=len(missing), thread_name_prefix="person") as pool:
             # paced by Auth0's rate headers: all five at once on a paid plan, two at a time on Free's burst
@@ -267,10 +279,140 @@ def person_sessions(user_id: str) -> tuple[SessionRecord, ...] | Unavailable:
     return sessions
 
 
-def forget_person(user_id: str) -> None:
-    """After a fix: the person's page and the listings ask Auth0 again."""
+def forget_person(user_id: str, *, deleted: bool = False) -> None:
+    """After a fix: the person's page and the listings ask Auth0 again, on every instance (`deleted`: the
+    others also hide the person from search results that still lag behind, as this one does)."""
     _person_cache().forget(user_id)
-    clear_listing()
+    _cached_page.clear()
+    get_signals().publish(Change(user_id=user_id, deleted=deleted))
+
+
+# --- several instances: changes announced through the audit database, and a clean stop on SIGTERM -------
+
+
+def _stop_listening(signals: Signals) -> None:
+    signals.close(wait=False)
+
+
+@st.cache_resource(show_spinner=False, on_release=_stop_listening)
+def get_signals() -> Signals:
+    """This process's announcer and listener (LISTEN/NOTIFY on a PostgreSQL audit database; with SQLite
+    a no-op). Another instance's change clears the same caches the change cleared there."""
+    signals = Signals(get_audit())
+    signals.subscribe(_other_instance_changed(get_directory(), _person_cache()))
+    return signals
+
+
+def _other_instance_changed(directory: Directory, people: PersonCache) -> Callable[[Change], None]:
+    # Runs in the listener thread: it holds the objects themselves, no Streamlit session is needed.
+    def apply(change: Change) -> None:
+        if change.user_id:
+            people.forget(change.user_id)
+            directory.forget_standing(change.user_id)  # e.g. an admin blocked or demoted over there
+            if change.deleted:
+                directory.note_deleted(change.user_id)
+        elif change.everything:
+            people.clear()
+            directory.forget_all_standing()
+        _cached_page.clear()
+
+    return apply
+
+
+@st.cache_resource(show_spinner=False)
+def install_shutdown() -> bool:
+    """Once per server process (app.py calls it on every run): SIGTERM drains this instance
+    (admin_core.shutdown) and `/_stcore/health` answers 503 while it does. False outside `streamlit run`."""
+    if not StreamlitRuntime.exists():
+        return False
+    server = StreamlitRuntime.instance()
+    _fail_health_while_draining()
+    try:
+        # signal.signal works only in the main thread, which runs Streamlit's event loop; scripts run in
+        # other threads, so the handler is installed from a callback on that loop.
+        loop = server._get_async_objs().eventloop
+    except Exception:
+        log.warning("SIGTERM drain not installed: Streamlit's event loop was not found")
+        return False
+    try:
+        drain_seconds = get_settings().shutdown_drain_seconds
+    except SettingsError:  # the gate explains the settings; the drain still works with its default
+        drain_seconds = float(next(s.default for s in SETTINGS if s.name == "SHUTDOWN_DRAIN_SECONDS") or 20)
+
+    def install() -> None:
+        if threading.current_thread() is not threading.main_thread():  # AppTest's runtime, not a server
+            return
+        previous: dict[str, Any] = {}
+
+        def stop() -> None:  # Streamlit's own SIGTERM handler stops the server; run it on its loop
+            handler = previous.get("handler")
+            if callable(handler):
+                loop.call_soon_threadsafe(handler, signal.SIGTERM, None)
+            else:
+                server.stop()
+
+        shutdown = Shutdown(drain_seconds=drain_seconds, stop=stop, after=_tell_sessions)
+        previous["handler"] = install_sigterm(shutdown)
+
+    loop.call_soon_threadsafe(install)
+    return True
+
+
+_SESSIONS: set[str] = set()
+_UNTOLD: set[str] = set()  # during a shutdown: sessions rerun to be told that have not run yet
+_SESSIONS_LOCK = threading.Lock()
+TELL_SESSIONS_SECONDS = 3.0
+
+
+def note_session() -> None:
+    """app.py: this session ran here; a shutdown reruns it so its person reads RESTARTING."""
+    ctx = get_script_run_ctx()
+    if ctx is not None:
+        with _SESSIONS_LOCK:
+            _SESSIONS.add(ctx.session_id)
+            _UNTOLD.discard(ctx.session_id)  # this run is the one that tells (auth.current_identity)
+
+
+def _tell_sessions() -> None:
+    """Rerun every session that ran here: the gate then ends each sign-in with RESTARTING and puts the
+    hint in its address (auth.py). Waits, at most TELL_SESSIONS_SECONDS, until each rerun has started."""
+    server = StreamlitRuntime.instance()
+    loop = server._get_async_objs().eventloop
+    with _SESSIONS_LOCK:
+        ids = list(_SESSIONS)
+    for session_id in ids:
+        session = server.get_app_session(session_id)
+        with _SESSIONS_LOCK:
+            if session is None:
+                _SESSIONS.discard(session_id)
+                continue
+            _UNTOLD.add(session_id)
+        loop.call_soon_threadsafe(session.request_rerun, None)
+    deadline = time.monotonic() + TELL_SESSIONS_SECONDS
+    while time.monotonic() < deadline:
+        with _SESSIONS_LOCK:
+            if not _UNTOLD:
+                return
+        time.sleep(0.05)
+
+
+def _fail_health_while_draining() -> None:
+    """`/_stcore/health` asks `Runtime.is_ready_for_browser_connection` (Streamlit 1.67,
+    web/server/starlette/starlette_routes.py) and answers 503 when it says no. Streamlit offers no hook
+    for that, so this wraps the property once: while draining it says (False, UNHEALTHY)."""
+    cls = StreamlitRuntime
+    original = cls.__dict__.get("is_ready_for_browser_connection")
+    answer = original.fget if isinstance(original, property) else None
+    if answer is None or getattr(answer, "drains", False):
+        return
+
+    async def ready(self: Any) -> tuple[bool, str]:
+        if DRAIN.draining:
+            return False, UNHEALTHY
+        return await answer(self)
+
+    ready.drains = True  # type: ignore[attr-defined]
+    cls.is_ready_for_browser_connection = property(ready)  # type: ignore[method-assign,assignment]
 
 
 def keep_person_user(user: User) -> None:

@@ -137,6 +137,20 @@ SETTINGS: tuple[SettingSpec, ...] = (
         "Days a deleted person's profile (email, name, metadata, roles) is kept in the audit database so an "
         "admin can re-create them from the Audit page; older copies are purged. `0` keeps nothing.",
     ),
+    SettingSpec(
+        "CHANGE_CLAIM_SECONDS",
+        "120",
+        "Longest a change holds its claim on a person (one change at a time per person, across every instance "
+        "sharing the audit database); a claim left by an instance that died mid-change ends after this. "
+        "Longer than the slowest change: AUTH0_TIMEOUT_SECONDS x (AUTH0_MAX_RETRIES + 1) x 3.",
+    ),
+    SettingSpec(
+        "SHUTDOWN_DRAIN_SECONDS",
+        "20",
+        "On SIGTERM the instance fails its health check, refuses new changes and waits at most this long for "
+        "the running ones, then stops. Keep it under the orchestrator's grace period (Kubernetes: "
+        "terminationGracePeriodSeconds, 30 by default).",
+    ),
 )
 
 
@@ -177,6 +191,8 @@ class Settings:
     avatar_hosts: tuple[str, ...] = ()
     trust_proxy_headers: bool = False
     deleted_profile_days: int = 30
+    change_claim_seconds: float = 120.0
+    shutdown_drain_seconds: float = 20.0
 
     @property
     def issuer(self) -> str:
@@ -370,6 +386,19 @@ def load_settings(
             "nothing, e.g. 30."
         )
 
+    for name, low, high in (("CHANGE_CLAIM_SECONDS", 5, 86_400), ("SHUTDOWN_DRAIN_SECONDS", 0, 3_600)):
+        raw = get(specs[name])
+        try:
+            numbers[name] = float(raw)
+            if not low <= numbers[name] <= high:
+                raise ValueError
+        except ValueError:
+            numbers[name] = float(specs[name].default or 0)
+            problems.append(
+                f"{name} {raw!r} is not usable: give a number of seconds from {low} to {high}, "
+                f"e.g. {specs[name].default}."
+            )
+
     if problems:
         raise SettingsError(problems, nothing_configured=not given_any)
 
@@ -394,4 +423,6 @@ def load_settings(
         avatar_hosts=tuple(dict.fromkeys(avatar_hosts)),
         trust_proxy_headers=trust_raw in _TRUE,
         deleted_profile_days=deleted_days,
+        change_claim_seconds=numbers["CHANGE_CLAIM_SECONDS"],
+        shutdown_drain_seconds=numbers["SHUTDOWN_DRAIN_SECONDS"],
     )

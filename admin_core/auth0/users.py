@@ -95,7 +95,6 @@ class Directory:
         self._changes_lock = threading.Lock()
         # user_id -> (monotonic time, the user after our change or None when we deleted it)
         self._recent: dict[str, tuple[float, User | None]] = {}
-        self._locks: dict[str, threading.Lock] = {}
         # actor user_id -> (clock() when Auth0 was asked, what it said); see actor_standing
         self._clock = clock
         self._standing: dict[str, tuple[float, Standing]] = {}
@@ -204,6 +203,21 @@ class Directory:
             if user_id in self._standing_locks:  # only people who ever made a change are tracked
                 self._standing_forgotten[user_id] = self._standing_forgotten.get(user_id, 0) + 1
 
+    def forget_all_standing(self) -> None:
+        """Another instance may have changed anyone (its announcements were missed): ask Auth0 again."""
+        with self._changes_lock:
+            for user_id in list(self._standing):
+                self._forget_standing_locked(user_id)
+
+    def _forget_standing_locked(self, user_id: str) -> None:
+        self._standing.pop(user_id, None)
+        if user_id in self._standing_locks:
+            self._standing_forgotten[user_id] = self._standing_forgotten.get(user_id, 0) + 1
+
+    def note_deleted(self, user_id: str) -> None:
+        """Another instance deleted this person: hide them from lagging search results here too."""
+        self._remember(user_id, None)
+
     # changes
 
     def set_blocked(self, *, actor_sub: str, user_id: str, blocked: bool) -> User:
@@ -220,30 +234,26 @@ class Directory:
 
     def delete_user(self, *, actor_sub: str, user_id: str) -> None:
         """Delete once: Auth0 answers 204 even for an absent user, so two admins deleting the same person
-        at the same moment would both be told "deleted". One lock per user serialises them in this
-        process, and the second is told the user is already gone."""
+        at the same moment would both be told "deleted". admin_core.actions claims the person in the audit
+        database first (admin_core.claims: one change per person across every instance); here a person
+        this process knows was just deleted (by it, or announced by another instance) is not sent again."""
         self._refuse_self(actor_sub, user_id, "delete")
-        with self._user_lock(user_id):
-            if self._recently_deleted(user_id):
-                raise UserGone(
-                    "That user was just deleted (by you or another admin). The list has been refreshed."
+        if self._recently_deleted(user_id):
+            raise UserGone(
+                "That user was just deleted (by you or another admin). The list has been refreshed."
+            )
+        try:
+            answer = self._call(lambda: self._api.users.with_raw_response.delete(user_id))
+            if answer.status_code != 204:
+                # Auth0 answers a deletion with 204 and no body; anything else is not a confirmation.
+                raise Unreachable(
+                    f"Auth0 answered the deletion unexpectedly (HTTP {answer.status_code}), so it is not "
+                    "confirmed. Reload the list to see whether the user is still there."
                 )
-            try:
-                answer = self._call(lambda: self._api.users.with_raw_response.delete(user_id))
-                if answer.status_code != 204:
-                    # Auth0 answers a deletion with 204 and no body; anything else is not a confirmation.
-                    raise Unreachable(
-                        f"Auth0 answered the deletion unexpectedly (HTTP {answer.status_code}), so it is not "
-                        "confirmed. Reload the list to see whether the user is still there."
-                    )
-            except UserGone:
-                self._remember(user_id, None)
-                raise
+        except UserGone:
             self._remember(user_id, None)
-
-    def _user_lock(self, user_id: str) -> threading.Lock:
-        with self._changes_lock:
-            return self._locks.setdefault(user_id, threading.Lock())
+            raise
+        self._remember(user_id, None)
 
     def _recently_deleted(self, user_id: str) -> bool:
         with self._changes_lock:
@@ -265,7 +275,6 @@ class Directory:
             self._recent[user_id] = (now, user)
             for key in [k for k, (at, _) in self._recent.items() if now - at > RECENT_CHANGE_SECONDS]:
                 del self._recent[key]
-                self._locks.pop(key, None)
 
     def overlay(self, page: UserPage) -> UserPage:
         """Apply our own recent changes to a (possibly cached, possibly lagging) page of search results."""

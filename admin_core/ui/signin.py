@@ -20,6 +20,13 @@ def sign_in_screen(settings: Settings) -> None:
         chrome.dev_banner(settings)
         if notice:
             chrome.show_error(notice, level="info")  # it can carry Auth0's own words
+        if auth.server_restarting():
+            # This instance stops in a second: no sign-in component here (it would fail to load and stay
+            # broken after the browser reconnects elsewhere). Streamlit's browser code reconnects by itself
+            # but runs nothing until the next click: this button's click runs the app on the instance the
+            # browser is connected to by then, which reads the notice from the address (?restarted=1).
+            st.button("Sign in again", key="auth.restart_continue", type="primary")
+            return
         if auth.take_end_auth0_session():
             chrome.logout_redirect(settings)
             return

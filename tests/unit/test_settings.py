@@ -255,3 +255,16 @@ def test_pictures_are_allowed_only_on_the_listed_hosts(url, allowed):
 
     hosts = ("s.gravatar.com", "*.googleusercontent.com", "127.0.0.1:8600")
     assert allowed_picture(url, hosts) == (url if allowed else None)
+
+
+def test_claim_and_drain_seconds_have_defaults_and_bounds():
+    s = load()
+    assert (s.change_claim_seconds, s.shutdown_drain_seconds) == (120.0, 20.0)
+    s = load(CHANGE_CLAIM_SECONDS="30", SHUTDOWN_DRAIN_SECONDS="0")
+    assert (s.change_claim_seconds, s.shutdown_drain_seconds) == (30.0, 0.0)
+    assert [p.split(" ")[0] for p in problems(CHANGE_CLAIM_SECONDS="1", SHUTDOWN_DRAIN_SECONDS="soon")] == [
+        "CHANGE_CLAIM_SECONDS",
+        "SHUTDOWN_DRAIN_SECONDS",
+    ]
+    (problem,) = problems(CHANGE_CLAIM_SECONDS="0")
+    assert problem.startswith("CHANGE_CLAIM_SECONDS '0' is not usable: give a number of seconds from 5")
