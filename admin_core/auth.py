@@ -26,7 +26,7 @@ from httpx_oauth.oauth2 import OAuth2
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 from streamlit_oauth import OAuth2Component, StreamlitOauthError
 
-from admin_core import diagnose, runtime
+from admin_core import diagnose, runtime, timing
 from admin_core.audit import Actor
 from admin_core.errors import AdminError, NotAllowed, SignInError
 from admin_core.settings import STREAMLIT_OAUTH_CALLBACK_PATH, Settings, SettingsError, is_loopback
@@ -240,11 +240,14 @@ def sign_out() -> None:
 
 
 def _complete_sign_in(settings: Settings, token: dict, nonce: str) -> Identity:
-    claims = runtime.get_verifier().verify(token.get("id_token"), nonce=nonce)
+    with timing.phase("sign_in.verify"):
+        claims = runtime.get_verifier().verify(token.get("id_token"), nonce=nonce)
     sub = claims["sub"]
     role, role_error = Role.NONE, None
     try:
-        role = role_from_names(runtime.get_directory().role_names(sub), settings)
+        with timing.phase("sign_in.roles"):
+            names = runtime.get_directory().role_names(sub)
+        role = role_from_names(names, settings)
     except AdminError as exc:
         # Fail closed: without a role lookup nobody gets access.
         role_error = f"Your roles could not be read from Auth0, so access is denied for now. {exc.message}"
@@ -411,7 +414,8 @@ def finish_sign_in(settings: Settings, attempt: SignInAttempt, result: dict) -> 
     token = {}
     if client.held is not None:
         try:
-            token = client.exchange()
+            with timing.phase("sign_in.exchange"):
+                token = client.exchange()
         except Exception as exc:  # the code exchange (httpx-oauth) or the network
             _fail(None, _exchange_problem(exc))
             return
@@ -425,7 +429,8 @@ def finish_sign_in(settings: Settings, attempt: SignInAttempt, result: dict) -> 
     st.session_state[IDENTITY_KEY] = identity
     if identity.can_view:
         st.session_state[WELCOME_KEY] = True
-        _record(identity.actor, "sign_in", message=f"role {identity.role.value}")
+        with timing.phase("sign_in.record"):
+            _record(identity.actor, "sign_in", message=f"role {identity.role.value}")
     else:
         _record(
             identity.actor,

@@ -18,6 +18,7 @@ from typing import Any
 
 import streamlit as st
 
+from admin_core import timing
 from admin_core.audit import AuditStore
 from admin_core.auth0.creation import Creator
 from admin_core.auth0.recreate import Recreator
@@ -83,7 +84,8 @@ def _cached_page(*, key: str, _query: UserQuery) -> UserPage:
 
 def list_users(query: UserQuery) -> UserPage:
     """One page of users: one Management API request when cold, none when warm; our own changes applied."""
-    page = _cached_page(key=repr((query.q, query.sort, query.page, query.per_page)), _query=query)
+    with timing.phase("run.listing"):
+        page = _cached_page(key=repr((query.q, query.sort, query.page, query.per_page)), _query=query)
     return get_directory().overlay(page)
 
 
