@@ -163,7 +163,10 @@ def main(argv: list[str] | None = None) -> int:
         # No added latency (issue 19): the sign-in's own cost, not the network's.
         log(f"sign-in: {args.signin_runs} fresh browser profiles, each reloaded and signed in again")
         with DevTenant(users=args.browser_size, latency_ms=0) as tenant:
-            results["signin"] = signin.signin_timings(tenant, workroot / "signin", runs=args.signin_runs)
+            results["signin"] = {
+                "size": args.browser_size,
+                **signin.signin_timings(tenant, workroot / "signin", runs=args.signin_runs),
+            }
     results["machine"]["loadavg_end"] = machine()["loadavg"]
     results["seconds"] = round(time.monotonic() - started, 1)
     results["targets"] = report.targets(results)

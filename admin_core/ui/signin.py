@@ -3,11 +3,19 @@ audit record) is admin_core.auth's."""
 
 from __future__ import annotations
 
-import streamlit as st
+import importlib
+import logging
+import threading
 
-from admin_core import auth
+import streamlit as st
+from streamlit import runtime as streamlit_runtime
+
+from admin_core import auth, runtime, timing
 from admin_core.settings import Settings
 from admin_core.ui import chrome
+from admin_core.ui.preload import preload_signed_in_widgets
+
+log = logging.getLogger(__name__)
 
 
 def sign_in_screen(settings: Settings) -> None:
@@ -35,9 +43,11 @@ def sign_in_screen(settings: Settings) -> None:
         if problem:
             chrome.show_error(problem)
             return
+        warm_up_once()
         sign_in_button(settings, redirect_uri)
         if settings.is_dev_tenant:
             chrome.dev_accounts_hint(settings)
+        preload_signed_in_widgets()
 
 
 def sign_in_button(settings: Settings, redirect_uri: str) -> None:
@@ -58,3 +68,47 @@ def sign_in_button(settings: Settings, redirect_uri: str) -> None:
         return
     if result:
         auth.finish_sign_in(settings, attempt, result)
+
+
+# --- ready before the person has typed their password (issue 19) ---------------------------------------
+
+# What the signed-in Users page imports on its first run in a process (pandas among them: 1-3 s on a busy
+# 2-core machine, which the first sign-in after a start used to wait for).
+SIGNED_IN_MODULES = (
+    "admin_core.actions",
+    "admin_core.csvsafe",
+    "admin_core.ui.cards",
+    "admin_core.ui.listing",
+    "admin_core.ui.pager",
+    "admin_core.ui.roles",
+)
+_warm_up_lock = threading.Lock()
+_warm_up_started = False
+
+
+def warm_up_once() -> None:
+    """Once per served process, while the first person is on the sign-in screen: import the signed-in
+    page's modules, fetch the JWKS the ID-token check needs, and get the client-credentials token the role
+    lookup needs, in a thread of its own. Nothing is read about any user, and no Management API call is
+    made. Not under AppTest (no Streamlit runtime): its tests count requests and reset tenants."""
+    global _warm_up_started
+    if not streamlit_runtime.exists():
+        return
+    with _warm_up_lock:
+        if _warm_up_started:
+            return
+        _warm_up_started = True
+    # The process-wide objects are looked up here, in the script's thread (st.cache_resource).
+    verifier, directory = runtime.get_verifier(), runtime.get_directory()
+    threading.Thread(target=_warm_up, args=(verifier, directory), name="sign-in-warm-up", daemon=True).start()
+
+
+def _warm_up(verifier, directory) -> None:
+    with timing.phase("warm_up"):
+        for name in SIGNED_IN_MODULES:
+            importlib.import_module(name)
+        verifier.prefetch_keys()
+        try:
+            directory.warm_token()
+        except Exception as exc:  # the role lookup at sign-in asks again and explains in words
+            log.info("the client-credentials token could not be fetched ahead of a sign-in: %s", exc)
