@@ -5,7 +5,9 @@ grey placeholder until then: after a sign-in, the Users page's text input, selec
 avatars and buttons waited 1-2.5 s for about 40 chunks requested only once the page arrived (bench/signin.py,
 issue 19). The sign-in screen imports those chunks in the page itself while the person types their password;
 the frontend's own lazy imports of the same files then find them loaded (the browser keeps one module per
-URL), so the page is usable as soon as it is drawn.
+URL). One of each of those widgets is also drawn there, in a container never displayed: React suspends each
+kind of lazily loaded element the first time it renders, even with its code loaded, and the cards' avatars
+stayed placeholders for seconds after the page had arrived. So the page is usable as soon as it is drawn.
 
 Chunk files are named `<Element>.<hash>.js` by Streamlit's build; they are looked up in the installed
 Streamlit (tests/unit/test_preload.py fails when an upgrade renames one). Only their file names go into the
@@ -66,8 +68,25 @@ def _script(files: tuple[str, ...]) -> str:
     )
 
 
+HIDDEN_KEY = "sign-in-widget-warmup"
+_PIXEL = '<svg xmlns="http://www.w3.org/2000/svg" width="1" height="1"/>'
+
+
 def preload_signed_in_widgets() -> None:
-    """Draws nothing a person sees: a script that imports the signed-in page's widget code."""
+    """Draws nothing a person sees: a script that imports the signed-in page's widget code, and one of each
+    of its first widgets in a container that is never displayed. Importing the code is not all: React
+    still suspends each kind of element the first time it is drawn (a grey placeholder for up to ~0.5 s,
+    React's reveal throttle), and the 24 avatars of the Users page waited for that after the page had
+    arrived; drawn once here, hidden, they are ready."""
     files = chunk_files()
     if files:
         st.html(_script(files), unsafe_allow_javascript=True)
+    st.html(f"<style>.st-key-{HIDDEN_KEY} {{ display: none !important; }}</style>")
+    with st.container(key=HIDDEN_KEY):
+        st.image(_PIXEL, width=1)
+        st.text_input("warm-up", key="signin.warmup.text", label_visibility="collapsed")
+        st.selectbox("warm-up", ["a"], key="signin.warmup.select", label_visibility="collapsed")
+        st.checkbox("warm-up", key="signin.warmup.check")
+        st.toggle("warm-up", key="signin.warmup.toggle")
+        st.segmented_control("warm-up", ["a"], key="signin.warmup.view", label_visibility="collapsed")
+        st.button("warm-up", key="signin.warmup.button")
