@@ -25,6 +25,18 @@ from tests.support.devtenant_proc import STAFF_PASSWORD, DevTenant
 
 pytestmark = pytest.mark.browser
 
+# Counts the grey placeholders (stSkeleton) ever put inside a user card from now on.
+WATCH_CARD_PLACEHOLDERS = """() => {
+  window.__cardPlaceholders = 0;
+  new MutationObserver((records) => {
+    for (const r of records) for (const n of r.addedNodes) {
+      if (!(n instanceof Element)) continue;
+      const found = n.matches('[data-testid="stSkeleton"]') ? [n]
+        : [...n.querySelectorAll('[data-testid="stSkeleton"]')];
+      window.__cardPlaceholders += found.filter(e => e.closest('[class*="st-key-user-card-"]')).length;
+    }
+  }).observe(document.body, {childList: true, subtree: true});
+}"""
 WIDGET_CODE_LOADED = "() => document.documentElement.dataset.widgetCode === 'loaded'"
 
 
@@ -59,12 +71,17 @@ def test_the_signed_in_pages_widget_code_is_loaded_before_the_popup_closes(conte
         page.wait_for_function(WIDGET_CODE_LOADED, timeout=10_000)
     before_close = len(chunks)
     assert before_close > 0
+    page.evaluate(WATCH_CARD_PLACEHOLDERS)
 
     _submit_in_popup(page)
     after_close = len(chunks)
     expect(logout_button(page)).to_be_visible(timeout=SIGN_IN_TIMEOUT_MS)
     expect(card_delete_buttons(page).first).to_be_visible()
     wait_idle(page)
+
+    # React suspends each kind of lazily loaded element the first time it renders, even with its code in:
+    # the cards' avatars were grey placeholders until the sign-in screen drew one of each, hidden.
+    assert page.evaluate("() => window.__cardPlaceholders") == 0, "a card showed a grey placeholder"
 
     late = sorted({url.rsplit("/", 1)[-1] for url in chunks[after_close:]})
     assert late == [], (
