@@ -1,8 +1,10 @@
 """Auth0 User Admin: page config, settings, the sign-in gate, and navigation built from the person's role."""
 
+import time
+
 import streamlit as st
 
-from admin_core import runtime
+from admin_core import runtime, timing
 from admin_core.auth import current_identity, pages_run_by_app
 from admin_core.ui import chrome
 from admin_core.ui.gate import admins_only, gate, settings_or_explain
@@ -30,6 +32,7 @@ def _sign_in_first() -> None:
 # drain can tell it.
 runtime.install_shutdown()
 runtime.note_session()
+run_started = time.perf_counter()
 signed_in = current_identity()
 if signed_in is None or not signed_in.can_view:
     # Register every address before the gate, so a shared link (/users?text=ada, /audit) is remembered
@@ -69,4 +72,6 @@ with pages_run_by_app() as wanted:
         target = new_user
     if target is not None and target is not chosen:
         st.switch_page(target, query_params=st.query_params.to_dict())
-    chosen.run()
+    with timing.phase("run.page"):
+        chosen.run()
+timing.note("run.app", time.perf_counter() - run_started)

@@ -13,20 +13,23 @@ import asyncio
 import hmac
 import logging
 import secrets
+import ssl
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
+from functools import cache
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import httpx
 import streamlit as st
 from httpx_oauth.oauth2 import OAuth2
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 from streamlit_oauth import OAuth2Component, StreamlitOauthError
 
-from admin_core import diagnose, runtime
+from admin_core import diagnose, runtime, timing
 from admin_core.audit import Actor
 from admin_core.errors import AdminError, NotAllowed, SignInError
 from admin_core.settings import STREAMLIT_OAUTH_CALLBACK_PATH, Settings, SettingsError, is_loopback
@@ -246,11 +249,14 @@ def sign_out() -> None:
 
 
 def _complete_sign_in(settings: Settings, token: dict, nonce: str) -> Identity:
-    claims = runtime.get_verifier().verify(token.get("id_token"), nonce=nonce)
+    with timing.phase("sign_in.verify"):
+        claims = runtime.get_verifier().verify(token.get("id_token"), nonce=nonce)
     sub = claims["sub"]
     role, role_error = Role.NONE, None
     try:
-        role = role_from_names(runtime.get_directory().role_names(sub), settings)
+        with timing.phase("sign_in.roles"):
+            names = runtime.get_directory().role_names(sub)
+        role = role_from_names(names, settings)
     except AdminError as exc:
         # Fail closed: without a role lookup nobody gets access.
         role_error = f"Your roles could not be read from Auth0, so access is denied for now. {exc.message}"
@@ -331,11 +337,23 @@ class _HeldExchange(OAuth2):
         self.held = (code, redirect_uri, code_verifier)
         return {}
 
+    def get_httpx_client(self) -> httpx.AsyncClient:
+        # httpx-oauth builds a new client per call, and httpx a new TLS context per client (the CA bundle
+        # read and parsed: 100-250 ms of each sign-in here, bench/signin.py); the context is built once.
+        return httpx.AsyncClient(verify=_tls_context())
+
     def exchange(self) -> dict:
         if self.held is None:
             raise RuntimeError("no authorization code was held for the exchange")
         code, redirect_uri, code_verifier = self.held
         return asyncio.run(OAuth2.get_access_token(self, code, redirect_uri, code_verifier=code_verifier))
+
+
+@cache
+def _tls_context() -> ssl.SSLContext:
+    """The code exchange's TLS context (httpx's default: certifi's CAs, certificates and host checked),
+    built once per process; an SSLContext is safe to share between connections and threads."""
+    return httpx.create_ssl_context()
 
 
 def _oauth_component(settings: Settings) -> OAuth2Component:
@@ -418,33 +436,36 @@ def refuse_button_error(exc: Exception) -> None:
         _fail(None, _exchange_problem(exc))
 
 
-def finish_sign_in(settings: Settings, attempt: SignInAttempt, result: dict) -> None:
+def finish_sign_in(settings: Settings, attempt: SignInAttempt, result: dict) -> Identity | None:
     """The button's result: check its state, exchange the held code, verify the ID token, read the role,
-    record the sign-in and rerun (signed in, or back to the sign-in screen with the reason)."""
+    and record the sign-in. Returns the person, whom this run goes on to show their page (or the no-access
+    screen) without a second run; a refused sign-in reruns to the sign-in screen with the reason."""
     client = attempt.component.client
     sent, got = client.sent_state, result.get("state")
     if not sent or not isinstance(got, str) or not hmac.compare_digest(got, sent):
         # streamlit-oauth lets a result without state through; its code was held back, never exchanged.
         _fail(None, STATE_MISMATCH)
-        return
+        return None
     token = {}
     if client.held is not None:
         try:
-            token = client.exchange()
+            with timing.phase("sign_in.exchange"):
+                token = client.exchange()
         except Exception as exc:  # the code exchange (httpx-oauth) or the network
             _fail(None, _exchange_problem(exc))
-            return
+            return None
     try:
         identity = _complete_sign_in(settings, token, attempt.nonce)
     except SignInError as exc:
         _fail(None, exc.message)
-        return
+        return None
     _next_attempt()
     st.session_state.pop(LOGGED_OUT_KEY, None)
     st.session_state[IDENTITY_KEY] = identity
     if identity.can_view:
         st.session_state[WELCOME_KEY] = True
-        _record(identity.actor, "sign_in", message=f"role {identity.role.value}")
+        with timing.phase("sign_in.record"):
+            _record(identity.actor, "sign_in", message=f"role {identity.role.value}")
     else:
         _record(
             identity.actor,
@@ -452,7 +473,9 @@ def finish_sign_in(settings: Settings, attempt: SignInAttempt, result: dict) -> 
             ok=False,
             message=identity.role_error or "no admin or viewer role",
         )
-    st.rerun()
+    # No st.rerun() here: a second run of the whole script cost a run's start and Streamlit's full garbage
+    # collection after the first (0.1-0.5 s on a busy machine, bench/signin.py) before the page could start.
+    return identity
 
 
 UNREACHABLE_AT_SIGN_IN = "Sign-in failed: Auth0 could not be reached to finish the sign-in. Try again."

@@ -21,6 +21,7 @@ import streamlit as st
 from streamlit.runtime import Runtime as StreamlitRuntime
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
+from admin_core import timing
 from admin_core.audit import AuditStore
 from admin_core.auth0.creation import Creator
 from admin_core.auth0.exports import ExportDesk
@@ -91,7 +92,8 @@ def _cached_page(*, key: str, _query: UserQuery) -> UserPage:
 
 def list_users(query: UserQuery) -> UserPage:
     """One page of users: one Management API request when cold, none when warm; our own changes applied."""
-    page = _cached_page(key=repr((query.q, query.sort, query.page, query.per_page)), _query=query)
+    with timing.phase("run.listing"):
+        page = _cached_page(key=repr((query.q, query.sort, query.page, query.per_page)), _query=query)
     return get_directory().overlay(page)
 
 

@@ -37,6 +37,14 @@ class IdTokenVerifier:
         self._issuer = issuer
         self._client_id = client_id
 
+    def prefetch_keys(self) -> None:
+        """Fetch the JWKS now (while nobody waits), so the first sign-in's check finds it cached; a failure
+        here is left for that check to fetch again and explain."""
+        try:
+            self._jwks.get_jwk_set()
+        except Exception:  # the check itself reports an unreachable or unreadable JWKS in words
+            return
+
     def verify(self, id_token: object, *, nonce: str) -> dict:
         """The token's claims, or SignInError saying why it was refused."""
         if not isinstance(id_token, str) or not id_token:

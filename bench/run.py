@@ -34,7 +34,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--reruns", type=int, help="warm reruns per timing series (default 40; quick 10)")
     p.add_argument(
         "--only",
-        choices=("requests", "timing", "browser", "export", "bulk"),
+        choices=("requests", "timing", "browser", "export", "bulk", "signin"),
         action="append",
         help="run only these parts (repeatable); 'requests' = request counts and token grants",
     )
@@ -45,6 +45,9 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument(
         "--export-size", type=int, help="tenant size for the export part (default 100,000; quick 10,000)"
     )
+    p.add_argument(
+        "--signin-runs", type=int, help="fresh browser profiles in the sign-in part (default 5; quick 3)"
+    )
     p.add_argument("--out", type=Path, default=HERE, help="where results.json and results.md go")
     args = p.parse_args(argv)
     if args.sizes:
@@ -52,13 +55,16 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     else:
         args.sizes = QUICK_SIZES if args.quick else FULL_SIZES
     args.reruns = args.reruns or (10 if args.quick else 40)
-    parts = set(args.only or ("requests", "timing", "browser", "export", "bulk"))
+    parts = set(args.only or ("requests", "timing", "browser", "export", "bulk", "signin"))
     if args.quick or args.no_browser:
         parts.discard("browser")
         if not args.only:  # the export part drives Chromium too: only when asked for by name
             parts.discard("export")
+    if args.no_browser or (args.quick and "signin" not in (args.only or ())):
+        parts.discard("signin")  # a browser part: in --quick only when asked for by name (fewer runs)
     args.export_size = args.export_size or (10_000 if args.quick else 100_000)
     args.parts = parts
+    args.signin_runs = args.signin_runs or (3 if args.quick else 5)
     return args
 
 
@@ -124,10 +130,8 @@ def main(argv: list[str] | None = None) -> int:
     }
     browser_sizes = {args.browser_size} if "browser" in args.parts else set()
     workroot = Path(tempfile.mkdtemp(prefix="bench-"))
-    tenant_sizes = (
-        set(args.sizes) | browser_sizes if args.parts & {"requests", "timing", "browser"} else set()
-    )
-    for size in sorted(tenant_sizes):
+    tenant_sizes = set(args.sizes) if args.parts & {"requests", "timing"} else set()  # not for signin alone
+    for size in sorted(tenant_sizes | browser_sizes):
         log(f"dev tenant with {size:,} users ({args.latency_ms} ms latency)")
         with DevTenant(users=size, latency_ms=args.latency_ms) as tenant:
             entry: dict = {"tenant_startup_s": round(tenant.startup_seconds or 0, 2)}
@@ -169,6 +173,16 @@ def main(argv: list[str] | None = None) -> int:
 
         log("bulk jobs: 200 deletes at the Free plan's limit (about 100 s), then with no limit")
         results["bulk"] = bulk.bulk_runs(workroot, quick=args.quick, latency_ms=args.latency_ms)
+    if "signin" in args.parts:
+        from bench import signin
+
+        # No added latency (issue 19): the sign-in's own cost, not the network's.
+        log(f"sign-in: {args.signin_runs} fresh browser profiles, each reloaded and signed in again")
+        with DevTenant(users=args.browser_size, latency_ms=0) as tenant:
+            results["signin"] = {
+                "size": args.browser_size,
+                **signin.signin_timings(tenant, workroot / "signin", runs=args.signin_runs),
+            }
     results["machine"]["loadavg_end"] = machine()["loadavg"]
     results["seconds"] = round(time.monotonic() - started, 1)
     results["targets"] = report.targets(results)

@@ -140,6 +140,10 @@ class Directory:
 
     # reads
 
+    def warm_token(self) -> None:
+        """Have the client-credentials token ready (one grant per process, as any first call would)."""
+        self._token()
+
     def list_users(self, query: UserQuery) -> UserPage:
         """One page, one request: `GET /api/v2/users` with totals, as Auth0 intends."""
         if query.per_page not in PAGE_SIZES:

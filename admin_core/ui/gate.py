@@ -9,7 +9,7 @@ from pathlib import Path
 import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from admin_core import auth, runtime
+from admin_core import auth, runtime, timing
 from admin_core.auth import Identity
 from admin_core.settings import Settings, SettingsError
 from admin_core.ui import chrome
@@ -51,8 +51,10 @@ def gate(*, admin: bool = False) -> Identity:
     identity = auth.current_identity()
     if identity is None:
         # Settings are read here, not on every run: a signed-in session has them (it signed in with them).
-        sign_in_screen(settings_or_explain())
-        st.stop()
+        with timing.phase("run.sign_in_screen"):
+            identity = sign_in_screen(settings_or_explain())
+        if identity is None:
+            st.stop()
     if not identity.can_view:
         chrome.no_access(identity)
         st.stop()
