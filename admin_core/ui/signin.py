@@ -7,12 +7,13 @@ import streamlit as st
 
 from admin_core import auth
 from admin_core.settings import Settings
-from admin_core.ui import chrome
+from admin_core.ui import chrome, handover
 
 
 def sign_in_screen(settings: Settings) -> None:
     """The sign-in screen: the Auth0 button, and the dev accounts when talking to the local dev tenant."""
-    notice = auth.take_notice()
+    moved = handover.moved_here_notice()  # a browser whose server stopped (make cluster, deploy/)
+    notice = auth.take_notice() or moved
     _, middle, _ = st.columns([1, 2, 1])
     with middle:
         st.title("Auth0 User Admin")
