@@ -38,6 +38,18 @@ add_header X-Served-By $served_by always;
 add_header Set-Cookie $route_cookie always;"""
 
 
+_PROXY_HEADERS = """\
+proxy_set_header Host $host:$server_port;
+proxy_set_header X-Forwarded-Host $host:$server_port;
+proxy_set_header X-Forwarded-Proto $scheme;
+proxy_set_header X-Forwarded-For $remote_addr;
+proxy_set_header X-Real-IP $remote_addr;"""
+
+
+def _indent(text: str, spaces: int) -> str:
+    return "\n".join(" " * spaces + line for line in text.splitlines())
+
+
 class NginxUnavailable(RuntimeError):
     """No nginx binary here."""
 
@@ -47,8 +59,7 @@ def nginx_available() -> bool:
 
 
 def _headers(ancestors: str, frame_options: str) -> str:
-    text = _HEADERS.format(ancestors=ancestors, frame_options=frame_options)
-    return "\n".join(" " * 12 + line for line in text.splitlines())
+    return _indent(_HEADERS.format(ancestors=ancestors, frame_options=frame_options), 12)
 
 
 def _worker_user() -> str | None:
@@ -89,6 +100,8 @@ def render_conf(
         "@SERVER_COOKIE@": SERVER_COOKIE,
         "@SERVED_BY@": served_by,
         "@SERVERS@": servers,
+        "@PROXY_HEADERS@": _indent(_PROXY_HEADERS, 8),
+        "@PROXY_HEADERS_WS@": _indent(_PROXY_HEADERS, 12),
         "@HEADERS_NONE@": _headers("'none'", "DENY"),
         "@HEADERS_SELF@": _headers("'self'", "SAMEORIGIN"),
     }

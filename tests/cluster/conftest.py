@@ -25,7 +25,9 @@ running: list[Cluster] = []
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
-        if HERE in Path(str(item.path)).resolve().parents:
+        if HERE in Path(str(item.path)).resolve().parents and "start_cluster" in getattr(
+            item, "fixturenames", ()
+        ):
             item.add_marker(pytest.mark.postgres)
 
 
