@@ -34,7 +34,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--reruns", type=int, help="warm reruns per timing series (default 40; quick 10)")
     p.add_argument(
         "--only",
-        choices=("requests", "timing", "browser"),
+        choices=("requests", "timing", "browser", "cluster"),
         action="append",
         help="run only these parts (repeatable); 'requests' = request counts and token grants",
     )
@@ -49,7 +49,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     else:
         args.sizes = QUICK_SIZES if args.quick else FULL_SIZES
     args.reruns = args.reruns or (10 if args.quick else 40)
-    parts = set(args.only or ("requests", "timing", "browser"))
+    parts = set(args.only or ("requests", "timing", "browser", "cluster"))
     if args.quick or args.no_browser:
         parts.discard("browser")
     args.parts = parts
@@ -118,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     browser_sizes = {args.browser_size} if "browser" in args.parts else set()
     workroot = Path(tempfile.mkdtemp(prefix="bench-"))
-    for size in sorted(set(args.sizes) | browser_sizes):
+    for size in sorted(set(args.sizes) | browser_sizes) if args.parts - {"cluster"} else []:
         log(f"dev tenant with {size:,} users ({args.latency_ms} ms latency)")
         with DevTenant(users=size, latency_ms=args.latency_ms) as tenant:
             entry: dict = {"tenant_startup_s": round(tenant.startup_seconds or 0, 2)}
@@ -150,6 +150,18 @@ def main(argv: list[str] | None = None) -> int:
                     tenant, workroot / "memory", sessions=args.sessions
                 )
             results["sizes"][str(size)] = entry
+    if "cluster" in args.parts:
+        from bench import cluster as bench_cluster
+        from deploy.proxy import nginx_available
+
+        if nginx_available():
+            log("cluster: requests per second through nginx, two instances against one")
+            with DevTenant(users=100, latency_ms=args.latency_ms) as tenant:
+                results["cluster"] = bench_cluster.proxy_throughput(
+                    tenant, workroot / "cluster", seconds=2 if args.quick else 5
+                )
+        else:
+            log("cluster: skipped (no nginx; apt-get install nginx)")
     results["machine"]["loadavg_end"] = machine()["loadavg"]
     results["seconds"] = round(time.monotonic() - started, 1)
     results["targets"] = report.targets(results)
