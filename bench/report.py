@@ -440,7 +440,7 @@ def markdown(results: dict) -> str:
             f"< {RSS_GROWTH_MAX_MB:.0f} MB",
         )
     mach = results["machine"]
-    lines = ["\n".join(rows), ""]
+    lines = ["\n".join(rows), ""] if columns else []  # no tenant sizes measured (e.g. --only cluster)
     if results.get("cluster"):
         lines += [cluster_markdown(results["cluster"]), ""]
     verdicts = results.get("targets") or []
