@@ -3,7 +3,7 @@
 Streamlit keeps a session in one process. Behind the cluster's proxy (`deploy/nginx/`), when that process
 dies the browser's websocket reconnects through the proxy to another instance, where it is a new session,
 signed out. The proxy puts the port of the instance that served each page load in the `stserver` cookie
-(never on `/_stcore/` answers, so the browser's reconnect checks do not overwrite it); the websocket
+(on HTML page loads only, so what the page fetches while it reconnects does not overwrite it); the websocket
 request carries it. A first run whose cookie names another port than this server's own came from an
 instance that stopped, and is told so once, instead of finding itself signed out without a word.
 
