@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 DEVTENANT_ARGS ?=
 PYTEST_ARGS ?=
 
-.PHONY: run test lint bench screenshots devtenant clean
+.PHONY: run test lint bench screenshots devtenant clean cluster
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,10 @@ $(VENV)/.dev-installed: requirements.txt requirements-dev.txt | $(PY)
 
 run: $(VENV)/.runtime-installed
 	$(PY) -m devtenant.stack $(DEVTENANT_ARGS)
+
+# nginx (Debian's) in front of two app instances, a PostgreSQL audit database and the dev tenant (deploy/).
+cluster: $(VENV)/.runtime-installed
+	$(PY) -m deploy.cluster $(DEVTENANT_ARGS)
 
 devtenant: $(VENV)/.runtime-installed
 	$(PY) -m devtenant $(DEVTENANT_ARGS)

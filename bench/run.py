@@ -34,7 +34,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--reruns", type=int, help="warm reruns per timing series (default 40; quick 10)")
     p.add_argument(
         "--only",
-        choices=("requests", "timing", "browser", "export", "bulk", "signin"),
+        choices=("requests", "timing", "browser", "export", "bulk", "signin", "cluster"),
         action="append",
         help="run only these parts (repeatable); 'requests' = request counts and token grants",
     )
@@ -55,7 +55,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     else:
         args.sizes = QUICK_SIZES if args.quick else FULL_SIZES
     args.reruns = args.reruns or (10 if args.quick else 40)
-    parts = set(args.only or ("requests", "timing", "browser", "export", "bulk", "signin"))
+    parts = set(args.only or ("requests", "timing", "browser", "export", "bulk", "signin", "cluster"))
     if args.quick or args.no_browser:
         parts.discard("browser")
         if not args.only:  # the export part drives Chromium too: only when asked for by name
@@ -183,6 +183,18 @@ def main(argv: list[str] | None = None) -> int:
                 "size": args.browser_size,
                 **signin.signin_timings(tenant, workroot / "signin", runs=args.signin_runs),
             }
+    if "cluster" in args.parts:
+        from bench import cluster as bench_cluster
+        from deploy.proxy import nginx_available
+
+        if nginx_available():
+            log("cluster: requests per second through nginx, two instances against one")
+            with DevTenant(users=100, latency_ms=args.latency_ms) as tenant:
+                results["cluster"] = bench_cluster.proxy_throughput(
+                    tenant, workroot / "cluster", seconds=2 if args.quick else 5
+                )
+        else:
+            log("cluster: skipped (no nginx; apt-get install nginx)")
     results["machine"]["loadavg_end"] = machine()["loadavg"]
     results["seconds"] = round(time.monotonic() - started, 1)
     results["targets"] = report.targets(results)

@@ -13,7 +13,7 @@ from streamlit import runtime as streamlit_runtime
 from admin_core import auth, runtime, timing
 from admin_core.auth import Identity
 from admin_core.settings import Settings
-from admin_core.ui import chrome
+from admin_core.ui import chrome, handover
 from admin_core.ui.preload import preload_signed_in_widgets
 
 log = logging.getLogger(__name__)
@@ -33,7 +33,8 @@ def sign_in_screen(settings: Settings) -> Identity | None:
 
 
 def _screen(settings: Settings) -> Identity | None:
-    notice = auth.take_notice()
+    moved = handover.moved_here_notice()  # a browser whose server stopped (make cluster, deploy/)
+    notice = auth.take_notice() or moved
     _, middle, _ = st.columns([1, 2, 1])
     with middle:
         st.title("Auth0 User Admin")
