@@ -436,16 +436,15 @@ def refuse_button_error(exc: Exception) -> None:
         _fail(None, _exchange_problem(exc))
 
 
-def finish_sign_in(settings: Settings, attempt: SignInAttempt, result: dict) -> Identity | None:
+def finish_sign_in(settings: Settings, attempt: SignInAttempt, result: dict) -> None:
     """The button's result: check its state, exchange the held code, verify the ID token, read the role,
-    and record the sign-in. Returns the person, whom this run goes on to show their page (or the no-access
-    screen) without a second run; a refused sign-in reruns to the sign-in screen with the reason."""
+    record the sign-in and rerun (signed in, or back to the sign-in screen with the reason)."""
     client = attempt.component.client
     sent, got = client.sent_state, result.get("state")
     if not sent or not isinstance(got, str) or not hmac.compare_digest(got, sent):
         # streamlit-oauth lets a result without state through; its code was held back, never exchanged.
         _fail(None, STATE_MISMATCH)
-        return None
+        return
     token = {}
     if client.held is not None:
         try:
@@ -453,12 +452,12 @@ def finish_sign_in(settings: Settings, attempt: SignInAttempt, result: dict) -> 
                 token = client.exchange()
         except Exception as exc:  # the code exchange (httpx-oauth) or the network
             _fail(None, _exchange_problem(exc))
-            return None
+            return
     try:
         identity = _complete_sign_in(settings, token, attempt.nonce)
     except SignInError as exc:
         _fail(None, exc.message)
-        return None
+        return
     _next_attempt()
     st.session_state.pop(LOGGED_OUT_KEY, None)
     st.session_state[IDENTITY_KEY] = identity
@@ -473,9 +472,7 @@ def finish_sign_in(settings: Settings, attempt: SignInAttempt, result: dict) -> 
             ok=False,
             message=identity.role_error or "no admin or viewer role",
         )
-    # No st.rerun() here: a second run of the whole script cost a run's start and Streamlit's full garbage
-    # collection after the first (0.1-0.5 s on a busy machine, bench/signin.py) before the page could start.
-    return identity
+    st.rerun()
 
 
 UNREACHABLE_AT_SIGN_IN = "Sign-in failed: Auth0 could not be reached to finish the sign-in. Try again."

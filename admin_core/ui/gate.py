@@ -51,10 +51,9 @@ def gate(*, admin: bool = False) -> Identity:
     identity = auth.current_identity()
     if identity is None:
         # Settings are read here, not on every run: a signed-in session has them (it signed in with them).
-        with timing.phase("run.sign_in_screen"):
-            identity = sign_in_screen(settings_or_explain())
-        if identity is None:
-            st.stop()
+        with timing.phase("run.sign_in_screen"):  # ends in a rerun once the sign-in is finished
+            sign_in_screen(settings_or_explain())
+        st.stop()
     if not identity.can_view:
         chrome.no_access(identity)
         st.stop()

@@ -11,7 +11,6 @@ import streamlit as st
 from streamlit import runtime as streamlit_runtime
 
 from admin_core import auth, runtime, timing
-from admin_core.auth import Identity
 from admin_core.settings import Settings
 from admin_core.ui import chrome, handover
 from admin_core.ui.preload import preload_signed_in_widgets
@@ -19,20 +18,8 @@ from admin_core.ui.preload import preload_signed_in_widgets
 log = logging.getLogger(__name__)
 
 
-def sign_in_screen(settings: Settings) -> Identity | None:
-    """The sign-in screen: the Auth0 button, and the dev accounts when talking to the local dev tenant.
-
-    Returns the person when their sign-in finished in this run (the popup's answer arrived): the screen is
-    then taken off the page and the same run goes on to draw the signed-in page. Else None."""
-    holder = st.empty()
-    with holder.container():
-        identity = _screen(settings)
-    if identity is not None:
-        holder.empty()
-    return identity
-
-
-def _screen(settings: Settings) -> Identity | None:
+def sign_in_screen(settings: Settings) -> None:
+    """The sign-in screen: the Auth0 button, and the dev accounts when talking to the local dev tenant."""
     moved = handover.moved_here_notice()  # a browser whose server stopped (make cluster, deploy/)
     notice = auth.take_notice() or moved
     _, middle, _ = st.columns([1, 2, 1])
@@ -48,10 +35,10 @@ def _screen(settings: Settings) -> Identity | None:
             # but runs nothing until the next click: this button's click runs the app on the instance the
             # browser is connected to by then, which reads the notice from the address (?restarted=1).
             st.button("Sign in again", key="auth.restart_continue", type="primary")
-            return None
+            return
         if auth.take_end_auth0_session():
             chrome.logout_redirect(settings)
-            return None
+            return
         redirect_uri = auth.page_redirect_uri(settings)
         if redirect_uri is None:
             st.warning(
@@ -59,22 +46,19 @@ def _screen(settings: Settings) -> Identity | None:
                 "(or set APP_URL to the address you use and register its callback URL in Auth0)."
             )
             st.link_button("Open the app at its configured address", settings.app_url, type="primary")
-            return None
+            return
         problem = auth.callback_problem(settings, redirect_uri)
         if problem:
             chrome.show_error(problem)
-            return None
+            return
         warm_up_once()
-        identity = sign_in_button(settings, redirect_uri)
-        if identity is not None:
-            return identity
+        sign_in_button(settings, redirect_uri)
         if settings.is_dev_tenant:
             chrome.dev_accounts_hint(settings)
         preload_signed_in_widgets()
-    return None
 
 
-def sign_in_button(settings: Settings, redirect_uri: str) -> Identity | None:
+def sign_in_button(settings: Settings, redirect_uri: str) -> None:
     """streamlit-oauth's popup button (a component); its result goes to `auth.finish_sign_in`."""
     attempt = auth.sign_in_attempt(settings)
     try:
@@ -89,10 +73,9 @@ def sign_in_button(settings: Settings, redirect_uri: str) -> Identity | None:
         )
     except Exception as exc:  # an error answer, another state, or building the authorization URL
         auth.refuse_button_error(exc)
-        return None
+        return
     if result:
-        return auth.finish_sign_in(settings, attempt, result)
-    return None
+        auth.finish_sign_in(settings, attempt, result)
 
 
 # --- ready before the person has typed their password (issue 19) ---------------------------------------

@@ -58,6 +58,17 @@ def pager_and_export() -> None:
     st.button(
         DATA["export"], key="users.export", help="Auth0 serves at most the first 1,000 results of a search."
     )
+    # The whole-tenant export's idle state (admin_core/ui/export_all.py), drawn inside the listing.
+    st.caption(
+        "Export the whole tenant: every user, past the 1,000-result limit of a search, through Auth0's "
+        "export job. It runs on the server (you can keep working) and gives a gzip-compressed file with "
+        "the table's columns."
+    )
+    st.segmented_control(
+        "File format", ["csv", "json"], format_func=str.upper, default="csv", key="export.fmt"
+    )
+    with st.container(horizontal=True):
+        st.button("Export all users", key="export.all", icon=":material/cloud_download:")
 
 
 def listing_alone(view: str, results: Callable[[], None]) -> None:
