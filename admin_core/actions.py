@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import NoReturn, cast
 
@@ -610,14 +611,26 @@ def _placeholder(email: str, name: str | None) -> User:
 
 
 def _begin(identity: Identity, action: str, email: str, name: str | None) -> str:
-    if shutdown.DRAIN.draining:  # nothing new starts while this instance shuts down
-        raise NotAllowed(shutdown.NOT_STARTED)
     try:
         return runtime.get_audit().begin(
             actor=identity.actor, action=action, target=Target(user_id="", email=email, name=name)
         )
     except AuditError as exc:
         raise NotAllowed(f"Not done: the audit log could not be written ({exc.message}).") from None
+
+
+@contextlib.contextmanager
+def _creating(identity: Identity, action: str, email: str, name: str | None) -> Iterator[str]:
+    """Around a new person's creation (and its invitation), yielding its audit row's request id: counted
+    as a running change, so a SIGTERM waits for it (at most SHUTDOWN_DRAIN_SECONDS) instead of cutting it
+    between Auth0's answer and the row's outcome. Once the shutdown has begun nothing starts: the refusal
+    is recorded as not done and raised in words."""
+    try:
+        with shutdown.DRAIN.change():
+            yield _begin(identity, action, email, name)
+    except shutdown.Draining:
+        _record_refusal(identity, action, _placeholder(email, name), shutdown.NOT_STARTED, uuid.uuid4().hex)
+        raise NotAllowed(shutdown.NOT_STARTED) from None
 
 
 def _checked(email: str, name: str | None) -> tuple[str, str | None]:
@@ -639,19 +652,19 @@ def create_user(*, identity: Identity, connection: str, email: str, name: str | 
         unmet = problems(password, policy)
         if unmet:
             raise NotAllowed("The password does not meet the connection's policy: " + " ".join(unmet))
-    request_id = _begin(identity, "create_user", email, name)
-    try:
-        user = runtime.get_creator().create_user(
-            connection=connection, email=email, name=name, password=password, verify_email=True
-        )
-    except AdminError as exc:
-        _complete(request_id, ok=False, message=exc.message)
-        raise
-    except Exception:
-        log.exception("create_user failed unexpectedly (audit entry %s)", request_id)
-        _complete(request_id, ok=False, message=UNEXPECTED_IN_AUDIT)
-        raise
-    _complete(request_id, ok=True, message=f"Created {user.user_id} on {connection}.")
+    with _creating(identity, "create_user", email, name) as request_id:
+        try:
+            user = runtime.get_creator().create_user(
+                connection=connection, email=email, name=name, password=password, verify_email=True
+            )
+        except AdminError as exc:
+            _complete(request_id, ok=False, message=exc.message)
+            raise
+        except Exception:
+            log.exception("create_user failed unexpectedly (audit entry %s)", request_id)
+            _complete(request_id, ok=False, message=UNEXPECTED_IN_AUDIT)
+            raise
+        _complete(request_id, ok=True, message=f"Created {user.user_id} on {connection}.")
     runtime.clear_listing()
     return user
 
@@ -659,39 +672,41 @@ def create_user(*, identity: Identity, connection: str, email: str, name: str | 
 def _invite_one(
     identity: Identity, action: str, connection: DatabaseConnection, email: str, name: str | None, how: str
 ) -> Invitation:
-    request_id = _begin(identity, action, email, name)
-    made = runtime.get_creator()
-    try:
-        user = made.create_user(
-            connection=connection.name,
-            email=email,
-            name=name,
-            password=random_password(connection.policy),
-            verify_email=False,  # the ticket marks the address verified; one message is enough
-        )
-    except AdminError as exc:
-        _complete(request_id, ok=False, message=exc.message)
-        raise
-    except Exception:
-        log.exception("%s failed unexpectedly (audit entry %s)", action, request_id)
-        _complete(request_id, ok=False, message=UNEXPECTED_IN_AUDIT)
-        raise
-    runtime.clear_listing()
-    try:
-        if how == EMAIL:
-            runtime.get_support_desk().send_password_reset(user=user)
-            invitation = Invitation(user=user, emailed=True)
-        else:
-            invitation = made.invitation_link(user=user, result_url=runtime.get_settings().app_url or None)
-    except AdminError as exc:
-        message = (
-            f"{user.user_id} was created, but the invitation could not be made: {exc.message} Open their "
-            "page to send a password reset email or make a reset link."
-        )
-        _complete(request_id, ok=False, message=message)
-        raise AdminError(message) from None
-    what = "reset email sent" if invitation.emailed else "invitation link made"
-    _complete(request_id, ok=True, message=f"Created {user.user_id} on {connection.name}; {what}.")
+    with _creating(identity, action, email, name) as request_id:
+        made = runtime.get_creator()
+        try:
+            user = made.create_user(
+                connection=connection.name,
+                email=email,
+                name=name,
+                password=random_password(connection.policy),
+                verify_email=False,  # the ticket marks the address verified; one message is enough
+            )
+        except AdminError as exc:
+            _complete(request_id, ok=False, message=exc.message)
+            raise
+        except Exception:
+            log.exception("%s failed unexpectedly (audit entry %s)", action, request_id)
+            _complete(request_id, ok=False, message=UNEXPECTED_IN_AUDIT)
+            raise
+        runtime.clear_listing()
+        try:
+            if how == EMAIL:
+                runtime.get_support_desk().send_password_reset(user=user)
+                invitation = Invitation(user=user, emailed=True)
+            else:
+                invitation = made.invitation_link(
+                    user=user, result_url=runtime.get_settings().app_url or None
+                )
+        except AdminError as exc:
+            message = (
+                f"{user.user_id} was created, but the invitation could not be made: {exc.message} Open their "
+                "page to send a password reset email or make a reset link."
+            )
+            _complete(request_id, ok=False, message=message)
+            raise AdminError(message) from None
+        what = "reset email sent" if invitation.emailed else "invitation link made"
+        _complete(request_id, ok=True, message=f"Created {user.user_id} on {connection.name}; {what}.")
     return invitation
 
 
