@@ -18,7 +18,6 @@ from admin_core.auth import Identity, Role
 from admin_core.errors import NotAllowed
 from admin_core.metadata import Change, MetadataEdit, ProfileEdit, prepare
 from tests.app.test_support_calls import a_person, management_requests, requests, rows
-from tests.support.app_env import app_environment, clear_app_caches
 from tests.support.identities import identity_of
 from tests.support.markdown import visible
 
@@ -303,17 +302,6 @@ KINDS = {
     "dropped": ({"drop": True}, "Could not reach Auth0"),
     "malformed": ({"malformed": True}, "could not read"),
 }
-
-
-@pytest.fixture
-def env(fresh_tenant, tmp_path, monkeypatch):
-    values = app_environment(fresh_tenant.base_url, tmp_path, AUTH0_TIMEOUT_SECONDS="1")
-    for key, value in values.items():
-        monkeypatch.setenv(key, value)
-    clear_app_caches()
-    yield values
-    fresh_tenant.clear_faults()
-    clear_app_caches()
 
 
 @pytest.mark.case("1 Auth0 faults")

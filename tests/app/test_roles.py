@@ -16,7 +16,6 @@ from admin_core.roles import RoleInfo
 from admin_core.support import Unavailable
 from tests.app.test_person_page import find, open_person, texts, toasts
 from tests.app.test_support_faults import KINDS, assert_sentence
-from tests.support.app_env import app_environment, clear_app_caches
 from tests.support.identities import identity_of
 from tests.support.markdown import visible
 
@@ -261,17 +260,6 @@ def test_the_table_adds_a_role_to_the_ticked_rows(sign_in, fresh_tenant, app_env
 
 
 # --- the fault matrix on every new call ------------------------------------------------------------------
-
-
-@pytest.fixture
-def env(fresh_tenant, tmp_path, monkeypatch):
-    values = app_environment(fresh_tenant.base_url, tmp_path, AUTH0_TIMEOUT_SECONDS="1")
-    for key, value in values.items():
-        monkeypatch.setenv(key, value)
-    clear_app_caches()
-    yield values
-    fresh_tenant.clear_faults()
-    clear_app_caches()
 
 
 # call -> (method, path; {id}: the person, {role}: the admin role's id)

@@ -65,17 +65,6 @@ FIXES = {
 
 
 @pytest.fixture
-def env(fresh_tenant, tmp_path, monkeypatch):
-    values = app_environment(fresh_tenant.base_url, tmp_path, AUTH0_TIMEOUT_SECONDS="1")
-    for key, value in values.items():
-        monkeypatch.setenv(key, value)
-    clear_app_caches()
-    yield values
-    fresh_tenant.clear_faults()
-    clear_app_caches()
-
-
-@pytest.fixture
 def admin(fresh_tenant) -> Identity:
     return identity_of(fresh_tenant, "admin@example.com")
 

@@ -15,7 +15,7 @@ from admin_core.audit import deleted_profiles
 from admin_core.auth import IDENTITY_KEY, Identity, Role
 from admin_core.errors import NotAllowed
 from tests.app.test_audit_trail import open_store
-from tests.support.app_env import app_environment, clear_app_caches
+from tests.support.app_env import clear_app_caches
 from tests.support.identities import identity_of
 from tests.support.markdown import visible
 
@@ -27,17 +27,6 @@ KINDS = {
     "malformed": ({"malformed": True}, "could not read"),
 }
 EMAIL = "dora.undo@example.org"
-
-
-@pytest.fixture
-def env(fresh_tenant, tmp_path, monkeypatch):
-    values = app_environment(fresh_tenant.base_url, tmp_path, AUTH0_TIMEOUT_SECONDS="1")
-    for key, value in values.items():
-        monkeypatch.setenv(key, value)
-    clear_app_caches()
-    yield values
-    fresh_tenant.clear_faults()
-    clear_app_caches()
 
 
 @pytest.fixture
