@@ -183,7 +183,9 @@ def test_filters_and_state_live_in_query_params(app_env, monkeypatch):
     assert at.query_params["blocked"] == ["1"] or at.query_params["blocked"] == "1"
 
 
-def test_every_interaction_runs_app_py_with_the_gate_and_header_as_the_server_does(sign_in):
+def test_a_full_rerun_after_an_interaction_keeps_the_gate_and_the_header(sign_in):
+    # AppTest reruns the whole script (app.py, then the page) on every interaction; in the browser paging
+    # reruns only the listing fragment (tests/app/test_listing_fragment.py counts that).
     at = sign_in("admin")
     at.button(key="page.next").click().run()
     assert any("Page **2** of **7**" in m.value for m in at.markdown)
