@@ -61,8 +61,17 @@ class Claimed(Exception):
         super().__init__(self.message)
 
 
-def _now() -> datetime:
+def _wall_clock() -> datetime:
     return datetime.now(UTC)
+
+
+def _now(conn: sa.Connection) -> datetime:
+    """The database's clock on PostgreSQL, so every instance reads one clock (a host whose clock is ahead
+    must not take over a live claim, nor one behind keep a dead one); this process's clock on SQLite,
+    where the app is one process."""
+    if conn.dialect.name == "postgresql":
+        return conn.execute(sa.select(sa.func.clock_timestamp())).scalar_one().astimezone(UTC)
+    return _wall_clock()
 
 
 def _insert_if_free(dialect: str, values: dict) -> Any:
@@ -89,7 +98,7 @@ def take(
     c = change_claims.c
     for _ in range(3):  # a claim released between our insert and our read: try again, a bounded few times
         with store.transaction("claim the person for this change", "The change was not made.") as conn:
-            now = _now()  # once the database is open: its first use may create the tables
+            now = _now(conn)  # once the database is open: its first use may create the tables
             values = {
                 "subject": subject,
                 "request_id": request_id,
@@ -119,7 +128,7 @@ def release(store: AuditStore, *, subject: str, request_id: str, deleted: bool =
     mine = (c.subject == subject) & (c.request_id == request_id)
     with store.transaction("release the claim on the person") as conn:
         if deleted:
-            until = _now() + timedelta(seconds=DONE_DELETE_SECONDS)
+            until = _now(conn) + timedelta(seconds=DONE_DELETE_SECONDS)
             conn.execute(change_claims.update().where(mine).values(done=True, expires_at=until))
         else:
             conn.execute(change_claims.delete().where(mine))
@@ -131,7 +140,7 @@ def holder(store: AuditStore, subject: str) -> Holder | None:
     with store.transaction("read the claims") as conn:
         row = conn.execute(
             sa.select(c.actor, c.action, c.claimed_at, c.done).where(
-                c.subject == subject, c.expires_at >= _now()
+                c.subject == subject, c.expires_at >= _now(conn)
             )
         ).one_or_none()
     return None if row is None else Holder(row.actor, row.action, row.claimed_at, row.done)

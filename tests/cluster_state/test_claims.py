@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 import time
 import uuid
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -96,3 +97,19 @@ def test_the_claim_of_an_instance_that_died_mid_change_ends_at_its_expiry(stores
     time.sleep(1.6)
     take(stores[1], "bob@example.com")
     assert claims.holder(stores[0], PERSON).actor == "bob@example.com"
+
+
+@pytest.mark.postgres
+def test_an_instance_whose_clock_is_ahead_does_not_take_over_a_live_claim(audit_url, monkeypatch):
+    ahead = [AuditStore(audit_url), AuditStore(audit_url)]
+    try:
+        take(ahead[0], "ada@example.com", seconds=60)
+        # The second instance's host clock runs ten minutes ahead: by its own clock Ada's claim has expired.
+        skewed = datetime.now(UTC) + timedelta(minutes=10)
+        monkeypatch.setattr(claims, "_wall_clock", lambda: skewed)
+        with pytest.raises(claims.Claimed):
+            take(ahead[1], "bob@example.com")
+        assert claims.holder(ahead[1], PERSON).actor == "ada@example.com"
+    finally:
+        for store in ahead:
+            store.close()
