@@ -155,25 +155,31 @@ def wait(job_id: str, timeout: float | None = None) -> bool:
 
 
 _threads: dict[str, threading.Thread] = {}
+_owners: dict[str, str] = {}  # job id -> the owner its run here writes as (INSTANCE when it started)
 
 
 def _launch(identity: Identity, job_id: str) -> None:
     _hook_drain()
     store = get_jobs()
     flag = threading.Event()
+    owner = INSTANCE
     thread = threading.Thread(
-        target=_run, args=(identity, job_id, store, flag), name=f"bulk-job-{job_id[:8]}", daemon=True
+        target=_run, args=(identity, job_id, store, flag, owner), name=f"bulk-job-{job_id[:8]}", daemon=True
     )
     with _live_lock:
         _live[job_id] = flag
         _threads[job_id] = thread
+        _owners[job_id] = owner
     thread.start()
 
 
-def _run(identity: Identity, job_id: str, store: JobStore, cancelled: threading.Event) -> None:
+def _run(identity: Identity, job_id: str, store: JobStore, cancelled: threading.Event, owner: str) -> None:
     finished = threading.Event()
     beating = threading.Thread(
-        target=_beat, args=(job_id, store, cancelled, finished), name=f"bulk-beat-{job_id[:8]}", daemon=True
+        target=_beat,
+        args=(job_id, store, cancelled, finished, owner),
+        name=f"bulk-beat-{job_id[:8]}",
+        daemon=True,
     )
     beating.start()
     status, note = FINISHED, None
@@ -222,19 +228,23 @@ def _run(identity: Identity, job_id: str, store: JobStore, cancelled: threading.
     finally:
         finished.set()
         try:
-            if store.end(job_id, owner=INSTANCE, status=status, note=note) and note == HANDED_OVER:
+            if store.end(job_id, owner=owner, status=status, note=note) and note == HANDED_OVER:
                 _announce(job_id)
         except Exception:
             log.exception("bulk job %s: its end could not be written", job_id)
         with _live_lock:
-            _live.pop(job_id, None)
+            if _live.get(job_id) is cancelled:  # not a later run of the same job (a takeover) started here
+                del _live[job_id]
+                _owners.pop(job_id, None)
         runtime.clear_listing()
 
 
-def _beat(job_id: str, store: JobStore, cancelled: threading.Event, finished: threading.Event) -> None:
+def _beat(
+    job_id: str, store: JobStore, cancelled: threading.Event, finished: threading.Event, owner: str
+) -> None:
     while not finished.wait(HEARTBEAT_SECONDS):
         try:
-            if store.beat(job_id, owner=INSTANCE):  # cancelled, or taken over elsewhere: take no one new
+            if store.beat(job_id, owner=owner):  # cancelled, or taken over elsewhere: take no one new
                 cancelled.set()
         except Exception as exc:  # the next beat tries again; a long outage shows the job as interrupted
             log.warning("bulk job %s: heartbeat not written: %s", job_id, exc)
@@ -262,16 +272,16 @@ def _hand_over(deadline: float) -> None:
     run to end by `deadline`, and hand over now any still waiting on Auth0 (its audit row stays
     "attempted", so the taker never sends that person's change again)."""
     with _live_lock:
-        running = [(job_id, _threads[job_id]) for job_id in _live if job_id in _threads]
-    for _job_id, thread in running:
+        running = [(job_id, _threads[job_id], _owners[job_id]) for job_id in _live if job_id in _threads]
+    for _job_id, thread, _owner in running:
         thread.join(max(0.0, deadline - time.monotonic() - HANDOVER_MARGIN_SECONDS))
     store = get_jobs()
-    for job_id, thread in running:
+    for job_id, thread, owner in running:
         if thread.is_alive():
             log.warning(
                 "bulk job %s: a change is still on its way at the drain deadline; handed over", job_id
             )
-            if store.end(job_id, owner=INSTANCE, status=INTERRUPTED, note=HANDED_OVER):
+            if store.end(job_id, owner=owner, status=INTERRUPTED, note=HANDED_OVER):
                 _announce(job_id)
 
 
@@ -302,7 +312,9 @@ def take_over(job_id: str) -> bool:
     """Take over a job handed over at a shutdown (or whose owner stopped beating) and run the people not
     yet tried, as its creator, once Auth0 says the creator is still an admin. True when this instance
     runs it now. Exactly one instance wins the claim; the others get False."""
-    if shutdown.DRAIN.draining or running_here(job_id):
+    with _live_lock:
+        mine = job_id in _live and _owners.get(job_id) == INSTANCE
+    if shutdown.DRAIN.draining or mine:  # never a second run of a job this instance runs now
         return False
     store = get_jobs()
     if not store.claim(job_id, owner=INSTANCE, handed_over_only=True):
