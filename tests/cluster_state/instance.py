@@ -86,6 +86,8 @@ def main() -> None:
             answer(installed=True)
         elif do == "jobs_watch":
             # What app.py does once per server process: hand over on SIGTERM, take over what others hand over.
+            if command.get("sweep_seconds"):  # a test that proves the announcement alone is enough
+                jobrunner.SWEEP_SECONDS = float(command["sweep_seconds"])
             answer(watching=jobrunner.watch(), instance=jobrunner.INSTANCE)
         elif do == "job_start":
             job_id = jobrunner.start(

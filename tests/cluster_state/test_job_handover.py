@@ -68,8 +68,8 @@ def test_sigterm_mid_job_hands_it_over_and_every_person_has_one_outcome(
     assert a.ask("jobs_watch")["watching"]
     b = None
     if b_hears_it:
-        b = start_instance("b")
-        assert b.ask("jobs_watch")["watching"] and b.ask("listen")["listening"]
+        b = start_instance("b")  # its timer would sweep only in 10 minutes: the NOTIFY must wake it
+        assert b.ask("jobs_watch", sweep_seconds=600)["watching"] and b.ask("listen")["listening"]
     job_id = a.ask("job_start", action="delete", users=people, **staff(fresh_tenant, "admin@example.com"))[
         "job_id"
     ]
