@@ -11,7 +11,17 @@ from collections import Counter
 import pytest
 
 from admin_core.audit import AuditStore
-from admin_core.jobs import CUT_SHORT, DONE, FAILED, FINISHED, HANDED_OVER, INTERRUPTED, Job, JobStore
+from admin_core.jobs import (
+    CUT_SHORT,
+    DONE,
+    FAILED,
+    FINISHED,
+    HANDED_OVER,
+    INTERRUPTED,
+    STALE_SECONDS,
+    Job,
+    JobStore,
+)
 from admin_core.shutdown import NOT_STARTED
 from tests.cluster_state.helpers import audit_rows
 from tests.cluster_state.test_cross_instance import staff
@@ -105,3 +115,43 @@ def test_sigterm_mid_job_hands_it_over_and_every_person_has_one_outcome(
             assert item.state == DONE, item
     assert fresh_tenant.stats()["requests"].get(DELETE, 0) == PEOPLE  # each DELETE once, none twice
     assert not {p["user_id"] for p in people} & {u["user_id"] for u in fresh_tenant.users()}
+
+
+def test_a_job_whose_instance_was_killed_is_taken_over_once_its_heartbeat_is_stale(
+    fresh_tenant, start_instance, audit_url
+):
+    """No drain at all (SIGKILL, a lost node): after STALE_SECONDS without a beat B's sweep takes the job
+    over; the deletes that were on their way stay "attempted" and are never sent again. (The handover at
+    SIGTERM above is what makes a restart clean; this is the fallback when an instance just dies.)"""
+    people = sixty(fresh_tenant)
+    fresh_tenant.add_fault(method="DELETE", path="/api/v2/users/", delay_ms=1000, times=1000)
+    a, b = start_instance("a"), start_instance("b")
+    assert b.ask("jobs_watch")["watching"]
+    job_id = a.ask("job_start", action="delete", users=people, **staff(fresh_tenant, "admin@example.com"))[
+        "job_id"
+    ]
+    wait_for("a first round done", lambda: done_rows(audit_url) >= 1, 30)
+    a.stop()  # SIGKILL
+    job, items = wait_for(
+        "finished on B",
+        lambda: (r := read_job(audit_url, job_id))[0] is not None and r[0].status == FINISHED and r,
+        STALE_SECONDS + 40,
+    )
+    assert job.owner is not None and job.owner.split(":")[1] == str(b.proc.pid)
+    rows = audit_rows(audit_url, "bulk_delete")
+    assert Counter(r.target_user_id for r in rows) == Counter(p["user_id"] for p in people)  # once each
+    cut = {r.target_user_id for r in rows if r.state == "attempted"}
+    # Killed between taking the person's claim (admin_core.claims) and writing the "attempted" row: B is
+    # refused by the dead run's claim until it expires, and says so once (never a second DELETE).
+    held = {r.target_user_id for r in rows if r.state == "error"}
+    assert all("is already being deleted" in (r.message or "") for r in rows if r.state == "error")
+    assert {r.state for r in rows} <= {"ok", "attempted", "error"} and len(cut | held) <= 16
+    for item in items:
+        if item.person.user_id in cut:
+            assert (item.state, item.reason) == (FAILED, CUT_SHORT)
+        elif item.person.user_id in held:
+            assert item.state == FAILED and "is already being deleted" in (item.reason or "")
+        else:
+            assert item.state == DONE, item
+    sent = fresh_tenant.stats()["requests"].get(DELETE, 0)
+    assert PEOPLE - len(cut | held) <= sent <= PEOPLE  # the cut ones at most once, before the kill
