@@ -4,7 +4,7 @@ import time
 
 import streamlit as st
 
-from admin_core import runtime, timing
+from admin_core import jobrunner, runtime, timing
 from admin_core.auth import current_identity, pages_run_by_app
 from admin_core.ui import chrome
 from admin_core.ui.gate import admins_only, gate, settings_or_explain
@@ -31,6 +31,7 @@ def _sign_in_first() -> None:
 # Once per server process: SIGTERM drains this instance (admin_core.shutdown); each session is noted so the
 # drain can tell it.
 runtime.install_shutdown()
+jobrunner.watch()  # bulk jobs hand over on SIGTERM; with PostgreSQL, take over those others hand over
 runtime.note_session()
 run_started = time.perf_counter()
 signed_in = current_identity()

@@ -105,12 +105,15 @@ def _run(
     *,
     note: str | None = None,
     request_id: str | None = None,
+    in_job: bool = False,
 ) -> str | None:
     """Claim the person (one change at a time per person, across every instance: admin_core.claims), audit
     row first ("attempted"), then Auth0, then complete the row and end the claim; returns an error message
     or None. `note` (no secret) is the row's message, before the error when there is one. `request_id` (a
     bulk job's person) makes the row findable, and unique: never twice for that person. While the process
-    shuts down (admin_core.shutdown) nothing starts: the refusal is recorded as not done."""
+    shuts down (admin_core.shutdown) nothing starts: the refusal is recorded as not done, except for a
+    bulk job's person (`in_job`): Draining is raised to the job runner, which leaves the person untried
+    (no audit row) for the instance that takes the job over."""
     audit = runtime.get_audit()
     request_id = request_id or uuid.uuid4().hex
     try:
@@ -137,6 +140,8 @@ def _run(
             finally:
                 _release(user.user_id, request_id, deleted=done and action in ("delete", "bulk_delete"))
     except shutdown.Draining as exc:
+        if in_job:
+            raise
         _record_refusal(identity, action, user, exc.message, request_id)
         return exc.message
 
@@ -507,11 +512,18 @@ def _role_change(identity: Identity, user: User, action: str, note: str, change)
 
 
 def _role_change_checked(
-    identity: Identity, user: User, action: str, note: str, change, *, request_id: str | None = None
+    identity: Identity,
+    user: User,
+    action: str,
+    note: str,
+    change,
+    *,
+    request_id: str | None = None,
+    in_job: bool = False,
 ) -> ActionReport:
     report = ActionReport()
     try:
-        error = _run(identity, action, user, change, note=note, request_id=request_id)
+        error = _run(identity, action, user, change, note=note, request_id=request_id, in_job=in_job)
     finally:
         runtime.get_directory().forget_standing(user.user_id)  # their next change asks Auth0 for roles
         runtime.forget_person(user.user_id)
@@ -809,13 +821,20 @@ def job_item(
     """One person of a bulk job (admin_core.jobrunner, on its own thread): the usual audited change, an
     "attempted" row first (under `request_id`, the job's name for this person: admin_core.jobs reads the
     person's outcome from it) and the outcome after. Returns why it failed, in words, or None when done.
-    The actor was checked when the job started or resumed (`check_job`): no session is reachable here."""
+    The actor was checked when the job started or resumed (`check_job`): no session is reachable here.
+    Raises shutdown.Draining, with nothing recorded, when this process has begun shutting down: the
+    person is left untried for whoever takes the job over (admin_core.jobrunner)."""
     directory = runtime.get_directory()
     audit_action = JOB_AUDIT_ACTIONS[action]
     try:
         if action == "delete":
             return _run(
-                identity, audit_action, user, lambda: _keep_then_delete(identity, user), request_id=request_id
+                identity,
+                audit_action,
+                user,
+                lambda: _keep_then_delete(identity, user),
+                request_id=request_id,
+                in_job=True,
             )
         if action in ("block", "unblock"):
             blocked = action == "block"
@@ -825,6 +844,7 @@ def job_item(
                 user,
                 lambda: directory.set_blocked(actor_sub=identity.sub, user_id=user.user_id, blocked=blocked),
                 request_id=request_id,
+                in_job=True,
             )
         if role is None:
             raise ValueError("a role change needs its role")
@@ -837,6 +857,7 @@ def job_item(
                 _role_note("Added", [role]),
                 lambda: desk.assign(user_id=user.user_id, role_ids=[role.role_id]),
                 request_id=request_id,
+                in_job=True,
             )
         else:
             report = _role_change_checked(
@@ -846,6 +867,7 @@ def job_item(
                 _role_note("Removed", [role]),
                 _role_removal(identity, user, role),
                 request_id=request_id,
+                in_job=True,
             )
         return report.failed[0][1] if report.failed else None
     finally:

@@ -54,6 +54,12 @@ CUT_SHORT = (
     "The app stopped while this change was on its way to Auth0: it may or may not have been made (its "
     "audit entry stays 'attempted'). Check the person before trying again."
 )
+#: A job's note, in the words of the audit page: why it is interrupted and what happens next.
+HANDED_OVER = (
+    "Handed over: the app instance running it was shutting down, so it stopped after the changes already "
+    "on their way to Auth0. Another instance takes over the rest (or Resume, after a restart)."
+)
+NOT_TAKEN_OVER = "Not taken over: {reason} An admin can resume the rest by hand."
 
 _metadata = sa.MetaData()
 
@@ -73,6 +79,8 @@ bulk_jobs = sa.Table(
     sa.Column("owner", sa.String(128), nullable=True),
     sa.Column("heartbeat_at", UTCDateTime, nullable=True),
     sa.Column("cancel_requested", sa.Boolean, nullable=False, default=False),
+    # Why it stopped, in words (HANDED_OVER, NOT_TAKEN_OVER); added to older databases by `_engine`.
+    sa.Column("note", sa.Text, nullable=True),
     sa.CheckConstraint(
         "status IN ('running', 'finished', 'cancelled', 'interrupted')", name="ck_bulk_jobs_status"
     ),
@@ -139,6 +147,7 @@ class Job:
     heartbeat_at: datetime | None
     cancel_requested: bool
     counts: dict[str, int] = field(default_factory=dict)
+    note: str | None = None  # why it stopped, in words (HANDED_OVER, NOT_TAKEN_OVER)
 
     @property
     def status(self) -> str:
@@ -203,8 +212,23 @@ class JobStore:
             except exc.SQLAlchemyError as error:
                 if "already exists" not in str(error).lower():  # another process won the race
                     raise AuditError(f"Could not prepare the job tables: {_reason(error)}.") from None
+            self._add_note_column()
             self._ready = True
         return self._audit.engine
+
+    def _add_note_column(self) -> None:
+        """A database made before jobs had a note gets the column (once; a racing process may add it)."""
+        engine = self._audit.engine
+        try:
+            with engine.connect() as conn:
+                if "note" in {c["name"] for c in sa.inspect(conn).get_columns("bulk_jobs")}:
+                    return
+            with engine.begin() as conn:
+                conn.execute(sa.text("ALTER TABLE bulk_jobs ADD COLUMN note TEXT"))
+        except exc.SQLAlchemyError as error:
+            text = str(error).lower()
+            if "duplicate column" not in text and "already exists" not in text:
+                raise AuditError(f"Could not prepare the job tables: {_reason(error)}.") from None
 
     def _write(self, work) -> Any:
         try:
@@ -274,26 +298,18 @@ class JobStore:
 
         return self._write(work)
 
-    def claim(self, job_id: str, *, owner: str) -> bool:
+    def claim(self, job_id: str, *, owner: str, handed_over_only: bool = False) -> bool:
         """Take over an interrupted job (owner gone: stored so, or its heartbeat stale) for `owner`; its
-        untried people become pending again. One UPDATE decides, so two instances never both win."""
+        untried people become pending again. One UPDATE decides, so two instances never both win.
+        `handed_over_only` (an instance taking over by itself): only a job handed over at a shutdown or
+        whose owner stopped beating, never one an instance already declined (NOT_TAKEN_OVER)."""
         now = _now()
-        stale_before = now - timedelta(seconds=STALE_SECONDS)
         c = bulk_jobs.c
 
         def work(conn: sa.Connection) -> bool:
             won = conn.execute(
                 bulk_jobs.update()
-                .where(
-                    c.id == job_id,
-                    sa.or_(
-                        c.status == INTERRUPTED,
-                        sa.and_(
-                            c.status == RUNNING,
-                            sa.or_(c.heartbeat_at.is_(None), c.heartbeat_at < stale_before),
-                        ),
-                    ),
-                )
+                .where(c.id == job_id, _takeable(now, handed_over_only=handed_over_only))
                 .values(
                     status=RUNNING,
                     owner=owner,
@@ -301,6 +317,7 @@ class JobStore:
                     started_at=now,
                     finished_at=None,
                     cancel_requested=False,
+                    note=None,
                 )
             ).rowcount
             if won != 1:
@@ -316,7 +333,8 @@ class JobStore:
         return self._write(work)
 
     def beat(self, job_id: str, *, owner: str) -> bool:
-        """The owner is alive; returns whether a cancel was asked (from any instance)."""
+        """The owner is alive; returns whether it should stop: a cancel was asked (from any instance), or
+        another instance took the job over (this owner's beats had stopped reaching the database)."""
 
         def work(conn: sa.Connection) -> bool:
             conn.execute(
@@ -324,8 +342,10 @@ class JobStore:
                 .where(bulk_jobs.c.id == job_id, bulk_jobs.c.owner == owner, bulk_jobs.c.status == RUNNING)
                 .values(heartbeat_at=_now())
             )
-            flag = conn.execute(sa.select(bulk_jobs.c.cancel_requested).where(bulk_jobs.c.id == job_id))
-            return bool(flag.scalar_one_or_none())
+            row = conn.execute(
+                sa.select(bulk_jobs.c.cancel_requested, bulk_jobs.c.owner).where(bulk_jobs.c.id == job_id)
+            ).first()
+            return row is None or bool(row.cancel_requested) or row.owner != owner
 
         return self._write(work)
 
@@ -348,10 +368,19 @@ class JobStore:
         )
         self._write(lambda conn: conn.execute(statement))
 
-    def end(self, job_id: str, *, owner: str, status: str) -> None:
-        """The run is over (finished, cancelled, or interrupted at shutdown): the untried become not started."""
+    def end(self, job_id: str, *, owner: str, status: str, note: str | None = None) -> bool:
+        """The run is over (finished, cancelled, or interrupted at shutdown, `note` saying why in words):
+        the untried become not started. Only while `owner` still owns the job: once another instance has
+        taken it over, a late end from the old owner changes nothing (returns False)."""
 
-        def work(conn: sa.Connection) -> None:
+        def work(conn: sa.Connection) -> bool:
+            owned = conn.execute(
+                bulk_jobs.update()
+                .where(bulk_jobs.c.id == job_id, bulk_jobs.c.owner == owner)
+                .values(status=status, finished_at=_now(), heartbeat_at=_now(), note=note)
+            ).rowcount
+            if owned != 1:
+                return False
             conn.execute(
                 bulk_job_items.update()
                 .where(
@@ -361,15 +390,20 @@ class JobStore:
                 )
                 .values(state=NOT_STARTED)
             )
-            conn.execute(
-                bulk_jobs.update()
-                .where(bulk_jobs.c.id == job_id, bulk_jobs.c.owner == owner)
-                .values(status=status, finished_at=_now(), heartbeat_at=_now())
-            )
+            return True
 
-        self._write(work)
+        return bool(self._write(work))
 
     # --- reading ---------------------------------------------------------------------------------------
+
+    def takeable(self) -> list[str]:
+        """Jobs an instance may take over by itself (`claim(..., handed_over_only=True)`), oldest first."""
+        statement = (
+            sa.select(bulk_jobs.c.id)
+            .where(_takeable(_now(), handed_over_only=True))
+            .order_by(bulk_jobs.c.created_at)
+        )
+        return list(self._read(lambda conn: conn.execute(statement).scalars().all()))
 
     def get(self, job_id: str) -> Job | None:
         jobs = self._jobs(sa.select(bulk_jobs).where(bulk_jobs.c.id == job_id))
@@ -431,6 +465,15 @@ class JobStore:
         return self._read(work)
 
 
+def _takeable(now: datetime, *, handed_over_only: bool) -> sa.ColumnElement[bool]:
+    c = bulk_jobs.c
+    stale_before = now - timedelta(seconds=STALE_SECONDS)
+    owner_gone = sa.and_(c.status == RUNNING, sa.or_(c.heartbeat_at.is_(None), c.heartbeat_at < stale_before))
+    if handed_over_only:
+        return sa.or_(sa.and_(c.status == INTERRUPTED, c.note == HANDED_OVER), owner_gone)
+    return sa.or_(c.status == INTERRUPTED, owner_gone)
+
+
 def request_id(job_id: str, position: int) -> str:
     """The audit row of a job's person is named after both: the person's outcome is read from it, and the
     audit log's unique request ids make a second change for the same person impossible."""
@@ -450,14 +493,19 @@ def _outcome_columns() -> tuple[sa.ColumnElement[str], sa.ColumnElement[str], sa
     """A person's state, reason and end: a failure the runner wrote, else the audit row's state, else
     the item's own (pending / not started)."""
     c, a = bulk_job_items.c, audit_events.c
+    # A change cut short at a takeover whose answer came after all (the old owner's last request): done.
+    late = sa.and_(c.state == FAILED, c.reason == CUT_SHORT, a.state == "ok")
     state = sa.case(
+        (late, DONE),
         (c.state == FAILED, FAILED),
         (a.state == "ok", DONE),
         (a.state == "error", FAILED),
         (a.state == "attempted", STARTED),
         else_=c.state,
     )
-    reason = sa.case((c.state == FAILED, c.reason), (a.state == "error", a.message), else_=sa.null())
+    reason = sa.case(
+        (late, sa.null()), (c.state == FAILED, c.reason), (a.state == "error", a.message), else_=sa.null()
+    )
     return state, reason, sa.func.coalesce(c.finished_at, a.completed_at)
 
 
@@ -497,4 +545,5 @@ def _job(row: Any, counts: dict[str, int]) -> Job:
         heartbeat_at=row["heartbeat_at"],
         cancel_requested=bool(row["cancel_requested"]),
         counts=counts,
+        note=row.get("note"),
     )

@@ -42,6 +42,7 @@ class Change:
     user_id: str | None = None
     deleted: bool = False
     everything: bool = False
+    job_id: str | None = None  # a bulk job handed over at a shutdown: for another instance to take over
 
 
 EVERYTHING = Change(everything=True)
@@ -56,15 +57,17 @@ class Signals:
         self.enabled = store.engine.dialect.name == "postgresql"
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._callbacks: list[Callable[[Change], None]] = []
         self.connected = threading.Event()  # set while the listener holds a LISTENing connection
 
     def publish(self, change: Change) -> None:
         """Tell the other instances (never raises: a change already made must not look failed)."""
         if not self.enabled:
             return
-        payload = json.dumps(
-            {"o": self.origin, "u": change.user_id, "d": change.deleted, "e": change.everything}
-        )
+        fields = {"o": self.origin, "u": change.user_id, "d": change.deleted, "e": change.everything}
+        if change.job_id:
+            fields["j"] = change.job_id
+        payload = json.dumps(fields)
         if len(payload) > MAX_PAYLOAD:
             payload = json.dumps({"o": self.origin, "e": True})
         try:
@@ -74,13 +77,21 @@ class Signals:
             log.warning("could not tell the other instances about a change: %s", str(error).splitlines()[0])
 
     def subscribe(self, callback: Callable[[Change], None]) -> None:
-        """Start the listener thread (once); `callback` runs in it for each other instance's change."""
-        if not self.enabled or self._thread is not None:
+        """Start the listener thread (once); `callback` (and any subscribed later) runs in it for each
+        other instance's change."""
+        if not self.enabled:
+            return
+        self._callbacks.append(callback)
+        if self._thread is not None:
             return
         self._thread = threading.Thread(
-            target=self._listen, args=(callback,), name="admin-core-signals", daemon=True
+            target=self._listen, args=(self._deliver_all,), name="admin-core-signals", daemon=True
         )
         self._thread.start()
+
+    def _deliver_all(self, change: Change) -> None:
+        for callback in list(self._callbacks):
+            _deliver(callback, change)
 
     def close(self, *, wait: bool = True) -> None:
         """Stop the listener: it ends within POLL_SECONDS (`wait`: until it has)."""
@@ -139,11 +150,12 @@ class Signals:
             return EVERYTHING
         if data.get("o") == self.origin:
             return None
-        user_id = data.get("u")
+        user_id, job_id = data.get("u"), data.get("j")
         return Change(
             user_id=user_id if isinstance(user_id, str) else None,
             deleted=bool(data.get("d")),
             everything=bool(data.get("e")),
+            job_id=job_id if isinstance(job_id, str) else None,
         )
 
 

@@ -19,7 +19,7 @@ from admin_core.actions import ActionReport
 from admin_core.auth import Identity, require_change, require_session
 from admin_core.domain import User
 from admin_core.errors import AppError, NotAllowed
-from admin_core.jobs import DONE, FAILED, INTERRUPTED, ITEM_WORDS, RUNNING, Job
+from admin_core.jobs import DONE, FAILED, HANDED_OVER, INTERRUPTED, ITEM_WORDS, RUNNING, Job
 from admin_core.roles import RoleInfo
 from admin_core.ui.chrome import md, show_error
 
@@ -96,6 +96,9 @@ def _panel(panel: str) -> None:
             if job.status == INTERRUPTED:
                 st.session_state.setdefault("jobs.notices", []).append(
                     "The job was interrupted (the app restarted). The Audit page can resume it."
+                    if job.note != HANDED_OVER
+                    else "This app instance is restarting: the job was handed over, and another instance "
+                    "takes over the rest (the Audit page shows it)."
                 )
         st.rerun(scope="app")
     through = job.done + job.failed
@@ -185,6 +188,8 @@ def _listing(identity: Identity, found: list[Job]) -> None:
         label = f"{job.verb}, {job.total} people, {STATUS_WORDS.get(job.status, job.status)} ({_when(job.created_at)})"
         with st.expander(md(label), expanded=job.status == INTERRUPTED):
             if job.status == INTERRUPTED:
+                if job.note:  # handed over at a shutdown, or why no instance took it over
+                    st.info(md(job.note))
                 st.warning(
                     md(
                         f"Interrupted: the app stopped with {job.left} of {job.total} not started. Resume "
@@ -200,6 +205,8 @@ def _listing(identity: Identity, found: list[Job]) -> None:
                         show_error(exc)
                     else:
                         st.rerun(scope="app")
+            if job.status == RUNNING and job.started_at != job.created_at:
+                st.caption("Taken over or resumed: this run does only the people not tried before.")
             stoppable = job.status == RUNNING and identity.can_change and not job.cancel_requested
             if stoppable and st.button("Cancel", key=f"jobs.stop.{job.id}", icon=":material/stop_circle:"):
                 try:

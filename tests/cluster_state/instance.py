@@ -17,7 +17,7 @@ import sys
 import threading
 import time
 
-from admin_core import actions, runtime, shutdown
+from admin_core import actions, jobrunner, runtime, shutdown
 from admin_core.auth import Identity, Role
 from admin_core.domain import User, UserQuery
 from admin_core.signals import wait_connected
@@ -84,6 +84,16 @@ def main() -> None:
                 shutdown.Shutdown(drain_seconds=seconds, stop=stop_now, notice_seconds=0)
             )
             answer(installed=True)
+        elif do == "jobs_watch":
+            # What app.py does once per server process: hand over on SIGTERM, take over what others hand over.
+            if command.get("sweep_seconds"):  # a test that proves the announcement alone is enough
+                jobrunner.SWEEP_SECONDS = float(command["sweep_seconds"])
+            answer(watching=jobrunner.watch(), instance=jobrunner.INSTANCE)
+        elif do == "job_start":
+            job_id = jobrunner.start(
+                identity=identity(command), action=command["action"], users=users(command)
+            )
+            answer(job_id=job_id)
         elif do == "quit":
             answer(bye=True)
             return
