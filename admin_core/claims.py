@@ -112,8 +112,20 @@ def take(
             if conn.execute(_insert_if_free(conn.dialect.name, values)).first() is not None:
                 return
             row = conn.execute(
-                sa.select(c.actor, c.action, c.claimed_at, c.done).where(c.subject == subject)
+                sa.select(c.actor, c.action, c.claimed_at, c.done, c.request_id).where(c.subject == subject)
             ).one_or_none()
+            if row is not None and row.request_id == request_id and not row.done:
+                # The same change asked again: a bulk job's person (admin_core.jobs.request_id) whose run
+                # died after claiming them but before its audit row, now run by the instance that took
+                # the job over. Nothing was sent for it (the row comes first, and a person with a row is
+                # not run again); the audit row's unique request id still lets only one of them send it.
+                mine = (c.subject == subject) & (c.request_id == request_id)
+                conn.execute(
+                    change_claims.update()
+                    .where(mine)
+                    .values(actor=actor, claimed_at=now, expires_at=values["expires_at"])
+                )
+                return
         if row is not None:
             raise Claimed(Holder(row.actor, row.action, row.claimed_at, row.done), who)
     raise AuditError("Could not claim the person for this change: the claim kept changing. Try again.")

@@ -113,3 +113,13 @@ def test_an_instance_whose_clock_is_ahead_does_not_take_over_a_live_claim(audit_
     finally:
         for store in ahead:
             store.close()
+
+
+def test_the_same_change_asked_again_takes_its_own_claim_over(stores):
+    """A bulk job's person keeps one request id however many runs try them: a run that died after the
+    claim and before the audit row leaves a claim the next run (on another instance) may take over."""
+    take(stores[0], "ada@example.com", request_id="job-1:7")  # never released: the instance was killed
+    take(stores[1], "bob@example.com", request_id="job-1:7")
+    assert claims.holder(stores[0], PERSON).actor == "bob@example.com"
+    with pytest.raises(claims.Claimed):  # any other change is still refused
+        take(stores[0], "cy@example.com")
