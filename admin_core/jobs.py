@@ -192,8 +192,16 @@ class Job:
         return spent / through * (self.counts.get(PENDING, 0) + self.counts.get(STARTED, 0))
 
 
-def _now() -> datetime:
+def _wall_clock() -> datetime:
     return datetime.now(UTC)
+
+
+def _now(conn: sa.Connection | None = None) -> datetime:
+    """The database's clock on PostgreSQL, so every instance reads one clock for heartbeats and their
+    staleness (a host whose clock ran ahead would take over a live job); this process's clock otherwise."""
+    if conn is not None and conn.dialect.name == "postgresql":
+        return conn.execute(sa.select(sa.func.clock_timestamp())).scalar_one().astimezone(UTC)
+    return _wall_clock()
 
 
 class JobStore:
@@ -260,9 +268,9 @@ class JobStore:
         if action not in JOB_ACTIONS:
             raise ValueError(f"unknown job action {action!r}")
         job_id = uuid.uuid4().hex
-        now = _now()
 
         def work(conn: sa.Connection) -> str:
+            now = _now(conn)
             conn.execute(
                 bulk_jobs.insert().values(
                     id=job_id,
@@ -303,10 +311,10 @@ class JobStore:
         untried people become pending again. One UPDATE decides, so two instances never both win.
         `handed_over_only` (an instance taking over by itself): only a job handed over at a shutdown or
         whose owner stopped beating, never one an instance already declined (NOT_TAKEN_OVER)."""
-        now = _now()
         c = bulk_jobs.c
 
         def work(conn: sa.Connection) -> bool:
+            now = _now(conn)
             won = conn.execute(
                 bulk_jobs.update()
                 .where(c.id == job_id, _takeable(now, handed_over_only=handed_over_only))
@@ -340,7 +348,7 @@ class JobStore:
             conn.execute(
                 bulk_jobs.update()
                 .where(bulk_jobs.c.id == job_id, bulk_jobs.c.owner == owner, bulk_jobs.c.status == RUNNING)
-                .values(heartbeat_at=_now())
+                .values(heartbeat_at=_now(conn))
             )
             row = conn.execute(
                 sa.select(bulk_jobs.c.cancel_requested, bulk_jobs.c.owner).where(bulk_jobs.c.id == job_id)
@@ -377,7 +385,7 @@ class JobStore:
             owned = conn.execute(
                 bulk_jobs.update()
                 .where(bulk_jobs.c.id == job_id, bulk_jobs.c.owner == owner)
-                .values(status=status, finished_at=_now(), heartbeat_at=_now(), note=note)
+                .values(status=status, finished_at=_now(conn), heartbeat_at=_now(conn), note=note)
             ).rowcount
             if owned != 1:
                 return False
@@ -398,12 +406,16 @@ class JobStore:
 
     def takeable(self) -> list[str]:
         """Jobs an instance may take over by itself (`claim(..., handed_over_only=True)`), oldest first."""
-        statement = (
-            sa.select(bulk_jobs.c.id)
-            .where(_takeable(_now(), handed_over_only=True))
-            .order_by(bulk_jobs.c.created_at)
-        )
-        return list(self._read(lambda conn: conn.execute(statement).scalars().all()))
+
+        def work(conn: sa.Connection) -> list[str]:
+            statement = (
+                sa.select(bulk_jobs.c.id)
+                .where(_takeable(_now(conn), handed_over_only=True))
+                .order_by(bulk_jobs.c.created_at)
+            )
+            return list(conn.execute(statement).scalars().all())
+
+        return list(self._read(work))
 
     def get(self, job_id: str) -> Job | None:
         jobs = self._jobs(sa.select(bulk_jobs).where(bulk_jobs.c.id == job_id))

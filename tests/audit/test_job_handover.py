@@ -5,8 +5,11 @@ the note column."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import sqlalchemy as sa
 
+from admin_core import jobs as jobs_module
 from admin_core.jobs import (
     CUT_SHORT,
     DONE,
@@ -79,3 +82,17 @@ def test_an_older_database_gets_the_note_column(store, make_store):
     job_id = new_job(again)
     assert again.end(job_id, owner="instance-a", status=INTERRUPTED, note=HANDED_OVER)
     assert again.get(job_id).note == HANDED_OVER
+
+
+def test_an_instance_whose_clock_runs_ahead_does_not_take_over_a_live_job(store, backend, monkeypatch):
+    """Heartbeats and their staleness are read on PostgreSQL's clock: a host ten minutes ahead sees a live
+    job as alive. (SQLite is one process, on one clock: nothing to skew.)"""
+    if backend != "postgres":
+        return
+    jobs = JobStore(store)
+    job_id = new_job(jobs)  # beating now, by the owner's clock
+    ahead = datetime.now(UTC) + timedelta(minutes=10)
+    monkeypatch.setattr(jobs_module, "_wall_clock", lambda: ahead)
+    assert jobs.takeable() == []
+    assert not jobs.claim(job_id, owner="instance-b", handed_over_only=True)
+    assert jobs.get(job_id).owner == "instance-a"
