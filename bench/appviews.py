@@ -385,10 +385,23 @@ def _warm_reruns(tenant, *, reruns: int) -> dict:
         raise RuntimeError("the grid or its floor does not show 24 cards")
     _check_same_elements(at, grid_page_floor, "grid_page.py")
     # The listing's own interactions, each a rerun of the listing alone, next to the bare cards
-    grid_listing = AppTest.from_file(f"{FLOOR_DIR}/grid_listing.py", default_timeout=TIMEOUT)
-    floors.DATA.update(frame=card_ui.users_table(page.users), columns=card_ui.TABLE_COLUMNS)  # switch.py
+    floors.DATA["columns"] = card_ui.TABLE_COLUMNS
+
+    def cards(query: UserQuery) -> FloorView:
+        return ("grid", _grid_floor_data(at, runtime.list_users(query))["cards"])
+
+    first = cards(UserQuery(per_page=24))
+    views: dict[str, tuple[FloorView | None, FloorView]] = {  # (the view left, the view landed on)
+        "next_page": (first, cards(UserQuery(page=1, per_page=24))),
+        "previous_page": (cards(UserQuery(page=1, per_page=24)), first),
+        "sort": (cards(UserQuery(sort="email", per_page=24)), first),
+        "per_page": (cards(UserQuery(per_page=50)), first),
+        "view_switch": (("table", card_ui.users_table(page.users)), first),
+        "open_dialog": (None, first),  # the floors draw no dialog: the app's run draws it besides
+        "close_dialog": (first, first),
+    }
     out["grid_interactions"] = listing_interactions(
-        counter, at, grid_floor, grid_listing, reruns, GRID_STEPS, switch=_switch_floors()
+        counter, at, *_step_floors(), reruns, GRID_STEPS, views=views
     )
 
     # Table of 100 (?view=table&size=100)
@@ -406,17 +419,17 @@ def _warm_reruns(tenant, *, reruns: int) -> dict:
     if at.dataframe[0].value.shape[0] != 100 or elements_floor.dataframe[0].value.shape[0] != 100:
         raise RuntimeError("the table or its elements floor does not show 100 rows")
     _check_same_elements(at, elements_floor, "table_page.py")
-    table_listing = AppTest.from_file(f"{FLOOR_DIR}/table_listing.py", default_timeout=TIMEOUT)
-    floors.DATA.update(_grid_floor_data(at, page))  # the 100 cards the switch floors draw first
     floors.DATA["pandas_frame"] = card_ui.users_frame(page.users)  # one frame, reused (table_frame.py)
+    rows: FloorView = ("table", floors.DATA["frame"])
+    hundred: FloorView = ("grid", _grid_floor_data(at, page)["cards"])  # the same page as 100 cards
+    views = {"view_switch": (hundred, rows), "tick_rows": (rows, rows), "untick_rows": (rows, rows)}
     out["table_interactions"] = listing_interactions(
         counter,
         at,
-        table_floor,
-        table_listing,
+        *_step_floors(),
         reruns,
         TABLE_STEPS,
-        switch=_switch_floors(),
+        views=views,
         pandas_floor=AppTest.from_file(f"{FLOOR_DIR}/table_frame.py", default_timeout=TIMEOUT),
     )
     at.run(timeout=TIMEOUT)  # the whole page again (a listing's rerun leaves AppTest a tree of the listing)
@@ -507,11 +520,15 @@ TABLE_STEPS: list[Step] = [
 ]
 
 
-def _switch_floors() -> tuple[AppTest, AppTest]:
-    """The bare floor and the elements floor of a view switch (floors/switch.py, switch_listing.py)."""
+FloorView = tuple[str, object]  # ("grid", the cards' strings) or ("table", the rows): floors/step.py
+
+
+def _step_floors() -> tuple[AppTest, AppTest]:
+    """The bare listing floor and the listing's elements floor of the interactions (floors/step.py,
+    step_listing.py): new sessions for each view, so each pairs with the app's session."""
     return (
-        AppTest.from_file(f"{FLOOR_DIR}/switch.py", default_timeout=TIMEOUT),
-        AppTest.from_file(f"{FLOOR_DIR}/switch_listing.py", default_timeout=TIMEOUT),
+        AppTest.from_file(f"{FLOOR_DIR}/step.py", default_timeout=TIMEOUT),
+        AppTest.from_file(f"{FLOOR_DIR}/step_listing.py", default_timeout=TIMEOUT),
     )
 
 
@@ -523,7 +540,7 @@ def listing_interactions(
     reruns: int,
     steps: list[Step],
     *,
-    switch: tuple[AppTest, AppTest],
+    views: dict[str, tuple[FloorView | None, FloorView]],
     pandas_floor: AppTest | None = None,
 ) -> dict:
     """Each step's timed rerun of the listing alone, paired with a rerun of the bare listing floor (the 24
@@ -535,10 +552,9 @@ def listing_interactions(
     for name, away, back, fragment in steps:
         if name == "open_dialog":
             away = None  # starts closed
-        # A view switch is paired with the same switch drawn bare: the other view first (untimed), then
-        # this one (timed). The view switched to is the one `floor` draws.
-        switched_to = "grid" if steps is GRID_STEPS else "table"
-        step_floor, step_elements = switch if name == "view_switch" else (floor, elements)
+        # Each step is paired with the same change drawn bare: the view it leaves (untimed), then the view
+        # it lands on (timed), as the app's run is timed.
+        left, landed = views[name]
         app_times: list[float] = []
         floor_times: list[float] = []
         element_times: list[float] = []
@@ -556,20 +572,20 @@ def listing_interactions(
             check(at, name)
             if at.session_state[listing.RUNS_KEY]["page"] != page_runs:
                 raise RuntimeError(f"{name}: the page ran, not the listing alone")
-            if name == "view_switch":
-                floors.DATA["switch_to"] = "table" if switched_to == "grid" else "grid"
-                step_floor.run(timeout=TIMEOUT)
-                step_elements.run(timeout=TIMEOUT)
-                floors.DATA["switch_to"] = switched_to
-            floor_elapsed = CLOCK.time(lambda f=step_floor: f.run(timeout=TIMEOUT))
-            elements_elapsed = CLOCK.time(lambda e=step_elements: e.run(timeout=TIMEOUT))
-            if pandas_floor is not None and name != "view_switch":
+            if left is not None:
+                floors.DATA["step"] = left
+                floor.run(timeout=TIMEOUT)
+                elements.run(timeout=TIMEOUT)
+            floors.DATA["step"] = landed
+            floor_elapsed = CLOCK.time(lambda: floor.run(timeout=TIMEOUT))
+            elements_elapsed = CLOCK.time(lambda: elements.run(timeout=TIMEOUT))
+            if pandas_floor is not None and left == landed:
                 pandas_elapsed = CLOCK.time(lambda: pandas_floor.run(timeout=TIMEOUT))
             if i >= 2:
                 app_times.append(elapsed)
                 floor_times.append(floor_elapsed)
                 element_times.append(elements_elapsed)
-                if pandas_floor is not None and name != "view_switch":
+                if pandas_floor is not None and left == landed:
                     pandas_times.append(pandas_elapsed)
             if name == "open_dialog":
                 _dismiss_dialog(at)

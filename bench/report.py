@@ -675,7 +675,7 @@ def markdown(results: dict) -> str:
         f"warm reruns per series; `make bench` took {results['seconds']:.0f} s. Warm-rerun times are the server's part "
         "of an AppTest run (its script runner's run: app.py and the page both run, as under `streamlit run`; not "
         "AppTest's walk of the previous tree, which stands in for the browser; buttons' untriggered states not "
-        "sent, as the browser sends none), each series interleaved with its floors; a view switch's floors draw "
-        "the same switch (floors/switch.py)."
+        "sent, as the browser sends none), each series interleaved with its floors; a listing interaction's floors draw "
+        "the same change, the view left then the view landed on (floors/step.py)."
     )
     return "\n".join(lines)

@@ -1,0 +1,11 @@
+"""The listing's own elements drawn bare for one listing interaction (see step.py): its row, the cards or
+the table of `DATA["step"]`, the pager and the export, in one session: the view left, then the view
+landed on."""
+
+from bench.floors import DATA
+from bench.floors.grid_page import grid
+from bench.floors.table_page import table
+from bench.floors.users_parts import listing_alone
+
+view, data = DATA["step"]
+listing_alone(view, (lambda: grid(data)) if view == "grid" else (lambda: table(data)))
