@@ -9,8 +9,10 @@ import statistics
 import time
 from collections.abc import Callable
 
+from streamlit.proto.WidgetStates_pb2 import WidgetStates
 from streamlit.testing.v1 import AppTest
 from streamlit.testing.v1.element_tree import Block
+from streamlit.testing.v1.local_script_runner import LocalScriptRunner
 
 from admin_core import runtime
 from admin_core.auth import IDENTITY_KEY
@@ -22,7 +24,7 @@ from admin_core.ui import chrome, listing
 from admin_core.ui.chrome import md
 from bench import floors
 from bench.env import TIMEOUT, Counter, check, clear_app_caches, measure, sign_in, summary
-from tests.support.fragments import rerun_fragment
+from tests.support.fragments import LISTING, ROWS, rerun_fragment
 
 USERS = "pages/users.py"
 OVERVIEW = "pages/overview.py"
@@ -141,6 +143,70 @@ def token_grants(tenant, *, sessions: int = 5, reruns: int = 40) -> dict:
         "client_credentials_grants_during_reruns": during["token_grants"].get("client_credentials", 0),
         "management_requests_during_reruns": during["management_requests"],
     }
+
+
+# --- the server's part of an AppTest run ---------------------------------------------------------------
+
+
+class ScriptRunClock:
+    """The server's time of AppTest runs, for the app and its floors alike.
+
+    Timed: `LocalScriptRunner.run` alone (the widget states handed to the runner, the script, the messages
+    it sends and their parse), not what AppTest does before it to stand in for the browser: walking the
+    previous run's element tree for the widget states and for upload widgets. The server never walks a
+    tree, and that walk grows with what the previous run drew: after the grid of 100 cards it was ~100 ms,
+    which the listing's view switch (grid -> table) was charged and its floor (after a bare table) was not.
+
+    Sent: the widget states as the browser sends them. AppTest sends every button's trigger as `False`
+    (300 of them after the grid of 100 cards, each compared and reset by the server: ~20 ms); the browser
+    sends a trigger only for the button pressed and forgets it after sending (its WidgetStateManager's
+    `pendingTriggerIds`), so untriggered buttons are left out here.
+    """
+
+    def __init__(self) -> None:
+        self.last: float | None = None
+        self._saved: Callable | None = None
+
+    def __enter__(self) -> ScriptRunClock:
+        original = LocalScriptRunner.run
+        self._saved = original
+        clock = self
+
+        def run(runner, widget_state=None, *args, **kwargs):
+            if widget_state is not None:
+                widget_state = _as_the_browser_sends(widget_state)
+            started = time.perf_counter()
+            try:
+                return original(runner, widget_state, *args, **kwargs)
+            finally:
+                clock.last = time.perf_counter() - started
+
+        LocalScriptRunner.run = run  # type: ignore[method-assign]
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        LocalScriptRunner.run = self._saved  # type: ignore[method-assign]
+
+    def time(self, action: Callable[[], object]) -> float:
+        """Run `action` (one AppTest run) and return its server time in seconds."""
+        self.last = None
+        action()
+        if self.last is None:
+            raise RuntimeError("no script run was timed")
+        return self.last
+
+
+def _as_the_browser_sends(states: WidgetStates) -> WidgetStates:
+    """`states` without the triggers that did not fire (see ScriptRunClock)."""
+    sent = WidgetStates()
+    for state in states.widgets:
+        if state.WhichOneof("value") == "trigger_value" and not state.trigger_value:
+            continue
+        sent.widgets.append(state)
+    return sent
+
+
+CLOCK = ScriptRunClock()  # entered for the whole of warm_reruns
 
 
 # --- part 3: warm rerun server time vs the floor --------------------------------------------------------
@@ -270,13 +336,9 @@ def _series(
     before = counter.snapshot()
     gc.collect()
     for _ in range(reruns):
-        started = time.perf_counter()
-        app.run(timeout=TIMEOUT)
-        app_times.append(time.perf_counter() - started)
+        app_times.append(CLOCK.time(lambda: app.run(timeout=TIMEOUT)))
         for other in others:
-            started = time.perf_counter()
-            other.run(timeout=TIMEOUT)
-            times[id(other)].append(time.perf_counter() - started)
+            times[id(other)].append(CLOCK.time(lambda other=other: other.run(timeout=TIMEOUT)))
     check(app, "warm rerun")
     requests = Counter.delta(before, counter.snapshot())["management_requests"]
     out = {"app": summary(app_times), "requests_during": requests}
@@ -300,6 +362,11 @@ def _series(
 
 
 def warm_reruns(tenant, *, reruns: int = 30) -> dict:
+    with CLOCK:
+        return _warm_reruns(tenant, reruns=reruns)
+
+
+def _warm_reruns(tenant, *, reruns: int) -> dict:
     counter = Counter(tenant)
     clear_app_caches()
     at = sign_in()
@@ -318,8 +385,24 @@ def warm_reruns(tenant, *, reruns: int = 30) -> dict:
         raise RuntimeError("the grid or its floor does not show 24 cards")
     _check_same_elements(at, grid_page_floor, "grid_page.py")
     # The listing's own interactions, each a rerun of the listing alone, next to the bare cards
-    grid_listing = AppTest.from_file(f"{FLOOR_DIR}/grid_listing.py", default_timeout=TIMEOUT)
-    out["grid_interactions"] = listing_interactions(counter, at, grid_floor, grid_listing, reruns, GRID_STEPS)
+    floors.DATA["columns"] = card_ui.TABLE_COLUMNS
+
+    def cards(query: UserQuery) -> FloorView:
+        return ("grid", _grid_floor_data(at, runtime.list_users(query))["cards"])
+
+    first = cards(UserQuery(per_page=24))
+    views: dict[str, tuple[FloorView | None, FloorView]] = {  # (the view left, the view landed on)
+        "next_page": (first, cards(UserQuery(page=1, per_page=24))),
+        "previous_page": (cards(UserQuery(page=1, per_page=24)), first),
+        "sort": (cards(UserQuery(sort="email", per_page=24)), first),
+        "per_page": (cards(UserQuery(per_page=50)), first),
+        "view_switch": (("table", card_ui.users_table(page.users)), first),
+        "open_dialog": (None, first),  # the floors draw no dialog: the app's run draws it besides
+        "close_dialog": (first, first),
+    }
+    out["grid_interactions"] = listing_interactions(
+        counter, at, *_step_floors(), reruns, GRID_STEPS, views=views
+    )
 
     # Table of 100 (?view=table&size=100)
     at.query_params["view"] = "table"
@@ -327,7 +410,8 @@ def warm_reruns(tenant, *, reruns: int = 30) -> dict:
     at.run(timeout=TIMEOUT)
     page = runtime.list_users(UserQuery(per_page=100))
     floors.DATA.clear()
-    floors.DATA.update(frame=card_ui.users_frame(page.users), columns=card_ui.TABLE_COLUMNS)
+    # The same argument the app gives st.dataframe: the page's rows as an Arrow table (cards.users_table).
+    floors.DATA.update(frame=card_ui.users_table(page.users), columns=card_ui.TABLE_COLUMNS)
     floors.DATA.update(_table_page_floor_data(at, page))
     table_floor = AppTest.from_file(f"{FLOOR_DIR}/table.py", default_timeout=TIMEOUT)
     elements_floor = AppTest.from_file(f"{FLOOR_DIR}/table_page.py", default_timeout=TIMEOUT)
@@ -335,9 +419,19 @@ def warm_reruns(tenant, *, reruns: int = 30) -> dict:
     if at.dataframe[0].value.shape[0] != 100 or elements_floor.dataframe[0].value.shape[0] != 100:
         raise RuntimeError("the table or its elements floor does not show 100 rows")
     _check_same_elements(at, elements_floor, "table_page.py")
-    table_listing = AppTest.from_file(f"{FLOOR_DIR}/table_listing.py", default_timeout=TIMEOUT)
+    floors.DATA["pandas_frame"] = card_ui.users_frame(page.users)  # one frame, reused (table_frame.py)
+    rows: FloorView = ("table", floors.DATA["frame"])
+    hundred: FloorView = ("grid", _grid_floor_data(at, page)["cards"])  # the same page as 100 cards
+    ticked: FloorView = ("rows", floors.DATA["frame"])  # a tick reruns the table's fragment alone
+    views = {"view_switch": (hundred, rows), "tick_rows": (ticked, ticked), "untick_rows": (ticked, ticked)}
     out["table_interactions"] = listing_interactions(
-        counter, at, table_floor, table_listing, reruns, TABLE_STEPS
+        counter,
+        at,
+        *_step_floors(),
+        reruns,
+        TABLE_STEPS,
+        views=views,
+        pandas_floor=AppTest.from_file(f"{FLOOR_DIR}/table_frame.py", default_timeout=TIMEOUT),
     )
     at.run(timeout=TIMEOUT)  # the whole page again (a listing's rerun leaves AppTest a tree of the listing)
 
@@ -373,7 +467,9 @@ def warm_reruns(tenant, *, reruns: int = 30) -> dict:
 # `back` is timed, and it lands on the view its floor draws (24 cards of page 1 or 2, or the 100-row table),
 # so the pair compares like with like (paging: pages 1 and 2 are both 24 cards). Opening a dialog is timed with the dialog drawn; closing it (its X or Escape: the
 # callback forgets the dialog and reruns the listing) is timed as that listing rerun.
-Step = tuple[str, Callable[[AppTest], None] | None, Callable[[AppTest], None]]
+# The fourth item is the fragment the browser reruns for that widget: the listing, or the table's own rows
+# (a fragment inside the listing: ticking rows reruns only the table and what ticking changes).
+Step = tuple[str, Callable[[AppTest], None] | None, Callable[[AppTest], None], str]
 
 
 def _click(key: str) -> Callable[[AppTest], None]:
@@ -410,23 +506,43 @@ def _dismiss_dialog(at: AppTest) -> None:
 
 
 GRID_STEPS: list[Step] = [
-    ("next_page", _back_to_first_page, _click("page.next")),  # page 1 -> 2 is timed
-    ("previous_page", _click("page.next"), _click("page.prev")),
-    ("sort", _select("users.sort", "email"), _select("users.sort", "last_login")),
-    ("per_page", _select("users.size", 50), _select("users.size", 24)),
-    ("view_switch", _view("table"), _view("grid")),
-    ("open_dialog", _dismiss_dialog, _open_first_dialog),
-    ("close_dialog", _open_first_dialog, _dismiss_dialog),
+    ("next_page", _back_to_first_page, _click("page.next"), LISTING),  # page 1 -> 2 is timed
+    ("previous_page", _click("page.next"), _click("page.prev"), LISTING),
+    ("sort", _select("users.sort", "email"), _select("users.sort", "last_login"), LISTING),
+    ("per_page", _select("users.size", 50), _select("users.size", 24), LISTING),
+    ("view_switch", _view("table"), _view("grid"), LISTING),
+    ("open_dialog", _dismiss_dialog, _open_first_dialog, LISTING),
+    ("close_dialog", _open_first_dialog, _dismiss_dialog, LISTING),
 ]
 TABLE_STEPS: list[Step] = [
-    ("view_switch", _view("grid"), _view("table")),
-    ("tick_rows", _tick([]), _tick([1, 2])),
-    ("untick_rows", _tick([1, 2]), _tick([])),
+    ("view_switch", _view("grid"), _view("table"), LISTING),
+    ("tick_rows", _tick([]), _tick([1, 2]), ROWS),
+    ("untick_rows", _tick([1, 2]), _tick([]), ROWS),
 ]
+
+
+FloorView = tuple[str, object]  # ("grid", cards' strings), ("table" or "rows", the rows): floors/step.py
+
+
+def _step_floors() -> tuple[AppTest, AppTest]:
+    """The bare listing floor and the listing's elements floor of the interactions (floors/step.py,
+    step_listing.py): new sessions for each view, so each pairs with the app's session."""
+    return (
+        AppTest.from_file(f"{FLOOR_DIR}/step.py", default_timeout=TIMEOUT),
+        AppTest.from_file(f"{FLOOR_DIR}/step_listing.py", default_timeout=TIMEOUT),
+    )
 
 
 def listing_interactions(
-    counter: Counter, at: AppTest, floor: AppTest, elements: AppTest, reruns: int, steps: list[Step]
+    counter: Counter,
+    at: AppTest,
+    floor: AppTest,
+    elements: AppTest,
+    reruns: int,
+    steps: list[Step],
+    *,
+    views: dict[str, tuple[FloorView | None, FloorView]],
+    pandas_floor: AppTest | None = None,
 ) -> dict:
     """Each step's timed rerun of the listing alone, paired with a rerun of the bare listing floor (the 24
     cards or the 100-row table: the target's yardstick) and of the listing's own elements drawn bare (its
@@ -434,37 +550,44 @@ def listing_interactions(
     output). Checks that every timed run was the listing's alone (the page's run count unchanged); counts
     the Management API requests made meanwhile (0 while the listing cache is warm)."""
     out: dict = {}
-    for name, away, back in steps:
+    for name, away, back, fragment in steps:
         if name == "open_dialog":
             away = None  # starts closed
+        # Each step is paired with the same change drawn bare: the view it leaves (untimed), then the view
+        # it lands on (timed), as the app's run is timed.
+        left, landed = views[name]
         app_times: list[float] = []
         floor_times: list[float] = []
         element_times: list[float] = []
+        pandas_times: list[float] = []
         before = None
         for i in range(reruns + 2):  # the first two warm the views (page 2, another sort) and are not kept
             if away is not None:
                 away(at)
-                rerun_fragment(at, timeout=TIMEOUT)
+                rerun_fragment(at, fragment, timeout=TIMEOUT)
             back(at)
             if i == 2:
                 before = counter.snapshot()
             page_runs = at.session_state[listing.RUNS_KEY]["page"]
-            started = time.perf_counter()
-            rerun_fragment(at, timeout=TIMEOUT)
-            elapsed = time.perf_counter() - started
+            elapsed = CLOCK.time(lambda fragment=fragment: rerun_fragment(at, fragment, timeout=TIMEOUT))
             check(at, name)
             if at.session_state[listing.RUNS_KEY]["page"] != page_runs:
                 raise RuntimeError(f"{name}: the page ran, not the listing alone")
-            started = time.perf_counter()
-            floor.run(timeout=TIMEOUT)
-            floor_elapsed = time.perf_counter() - started
-            started = time.perf_counter()
-            elements.run(timeout=TIMEOUT)
-            elements_elapsed = time.perf_counter() - started
+            if left is not None:
+                floors.DATA["step"] = left
+                floor.run(timeout=TIMEOUT)
+                elements.run(timeout=TIMEOUT)
+            floors.DATA["step"] = landed
+            floor_elapsed = CLOCK.time(lambda: floor.run(timeout=TIMEOUT))
+            elements_elapsed = CLOCK.time(lambda: elements.run(timeout=TIMEOUT))
+            if pandas_floor is not None and left == landed:
+                pandas_elapsed = CLOCK.time(lambda: pandas_floor.run(timeout=TIMEOUT))
             if i >= 2:
                 app_times.append(elapsed)
                 floor_times.append(floor_elapsed)
                 element_times.append(elements_elapsed)
+                if pandas_floor is not None and left == landed:
+                    pandas_times.append(pandas_elapsed)
             if name == "open_dialog":
                 _dismiss_dialog(at)
                 rerun_fragment(at, timeout=TIMEOUT)
@@ -477,6 +600,9 @@ def listing_interactions(
             "ratio_to_elements_median": _paired_ratio(app_times, element_times),
             "requests_during": requests,
         }
+        if pandas_times:
+            out[name]["pandas_floor"] = summary(pandas_times)
+            out[name]["ratio_to_pandas_floor_median"] = _paired_ratio(app_times, pandas_times)
     return out
 
 

@@ -609,7 +609,10 @@ def markdown(results: dict) -> str:
                     "ms median, listing / bare floor (paired ratio; to the listing's elements drawn bare)",
                     {s: f"{x[name]['app']['median_ms']:.1f} / {x[name]['floor']['median_ms']:.1f} "
                         f"({x[name]['ratio_median']:.2f}x; "
-                        f"{x[name].get('ratio_to_elements_median', float('nan')):.2f}x its elements bare)"
+                        f"{x[name].get('ratio_to_elements_median', float('nan')):.2f}x its elements bare"
+                        + (f"; {x[name]['ratio_to_pandas_floor_median']:.2f}x the bare table given a pandas "
+                           "frame" if "ratio_to_pandas_floor_median" in x[name] else "")
+                        + ")"
                      for s, x in steps.items()},
                     f"≤ {INTERACTION_MAX}x",
                 )  # fmt: skip
@@ -669,8 +672,10 @@ def markdown(results: dict) -> str:
         f"Measured {results['taken_at']} on {mach['platform']}, {mach['cpu_count']} CPUs, Python {mach['python']}, "
         f"Streamlit {mach['streamlit']}; load average {mach.get('loadavg')} at the start, {mach.get('loadavg_end')} "
         f"at the end; dev tenant latency {results['settings']['latency_ms']} ms; {results['settings']['reruns']} "
-        f"warm reruns per series; `make bench` took {results['seconds']:.0f} s. Warm-rerun times are AppTest's "
-        "`at.run()` wall time (in-process: the server's time for a rerun; app.py and the page both run, as under "
-        "`streamlit run`), each series interleaved with its floors."
+        f"warm reruns per series; `make bench` took {results['seconds']:.0f} s. Warm-rerun times are the server's part "
+        "of an AppTest run (its script runner's run: app.py and the page both run, as under `streamlit run`; not "
+        "AppTest's walk of the previous tree, which stands in for the browser; buttons' untriggered states not "
+        "sent, as the browser sends none), each series interleaved with its floors; a listing interaction's floors draw "
+        "the same change, the view left then the view landed on (floors/step.py)."
     )
     return "\n".join(lines)

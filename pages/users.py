@@ -1,8 +1,8 @@
 """Users: search, card grid or table, paging, detail, block/unblock, delete with confirmation.
 
 Everything below the search row is one `st.fragment` (the listing): paging, sort, per page, the view
-switch, ticking rows, a card's buttons and opening a dialog rerun only it, not app.py, the header or the
-search row. A change of the search or a filter, a confirmed delete and a dialog's Cancel rerun the page."""
+switch, a card's buttons and opening a dialog rerun only it, not app.py, the header or the search row. The
+table with its bulk bar is a fragment inside it: ticking rows reruns only that. A change of the search or a filter, a confirmed delete and a dialog's Cancel rerun the page."""
 
 import streamlit as st
 
@@ -172,12 +172,7 @@ def results(state: listing.ListingState, page: UserPage, identity: Identity) -> 
             else "This tenant has no users yet."
         )
     elif state.view == "table":
-        # Rows tick for everyone: a ticked row offers its Details; admins also get the bulk bar.
-        chosen = render_table(page.users, selectable=True)
-        row_details(chosen)
-        if identity.can_change:
-            bulk_bar(chosen, identity)
-            roles.bulk_bar(chosen)
+        table_rows(page.users)
     else:
         render_grid(
             page.users,
@@ -187,6 +182,26 @@ def results(state: listing.ListingState, page: UserPage, identity: Identity) -> 
             on_block=ask_toggle_block,
             on_delete=ask_delete,
         )
+
+
+@st.fragment(key=listing.ROWS_FRAGMENT)
+def table_rows(users: tuple[User, ...]) -> None:
+    """The table and what ticking its rows changes (their Details buttons, the bulk bars): a fragment inside
+    the listing, so ticking or unticking rows reruns only this, not the listing's row of controls, the
+    pager or the export. `users` is the page the listing drew (the same rows the browser shows)."""
+    listing.count_run("rows")
+    # This fragment's own reruns skip the listing too: the session is checked here as well, and what the
+    # listing's run would do for a click made here (Details, Delete n selected) is done here.
+    live = require_session()
+    if listing.rows_rerun_alone():
+        listing.open_person_if_asked()
+        open_dialog(live)
+    # Rows tick for everyone: a ticked row offers its Details; admins also get the bulk bar.
+    chosen = render_table(users, selectable=True)
+    row_details(chosen)
+    if live.can_change:
+        bulk_bar(chosen, live)
+        roles.bulk_bar(chosen)
 
 
 ROW_DETAILS_SHOWN = 5  # Details buttons for the first ticked rows; more would crowd the bulk bar
@@ -295,21 +310,22 @@ def export(state: listing.ListingState, page: UserPage) -> None:
 def users_listing() -> None:
     """The listing: its own row of controls, the users, the pager and the export; the dialogs open here."""
     listing.count_run("listing")
-    # The listing's own reruns skip app.py and its gate: the session is checked here, and the role Auth0
-    # gives now decides what is offered (`identity` is from the page's last full run).
-    live = require_session()
-    listing.open_person_if_asked()
-    apply_block_wish(live)
-    show_messages()
-    open_dialog(live)
-    shown_params = st.query_params.to_dict()  # the URL as the browser sent it with this rerun
-    state = listing.render_view_controls()
-    listing.publish(state, shown_params)
-    if (page := load(state)) is not None:
-        results(state, page, live)
-        pager(state, page)
-        export(state, page)
-    export_all.render(identity=live, connection=state.connection)  # the whole tenant, through Auth0's job
+    with listing.listing_body():
+        # The listing's own reruns skip app.py and its gate: the session is checked here, and the role
+        # Auth0 gives now decides what is offered (`identity` is from the page's last full run).
+        live = require_session()
+        listing.open_person_if_asked()
+        apply_block_wish(live)
+        show_messages()
+        open_dialog(live)
+        shown_params = st.query_params.to_dict()  # the URL as the browser sent it with this rerun
+        state = listing.render_view_controls()
+        listing.publish(state, shown_params)
+        if (page := load(state)) is not None:
+            results(state, page, live)
+            pager(state, page)
+            export(state, page)
+        export_all.render(identity=live, connection=state.connection)  # the whole tenant, Auth0's job
 
 
 # --- layout ------------------------------------------------------------------------------------------

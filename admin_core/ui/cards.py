@@ -11,6 +11,7 @@ from typing import cast
 from urllib.parse import urlsplit
 
 import pandas as pd
+import pyarrow as pa  # type: ignore[import-untyped]
 import streamlit as st
 from streamlit.elements.arrow import DataframeState
 
@@ -190,7 +191,7 @@ def render_grid(
 def render_table(users: Sequence[User], *, selectable: bool) -> list[User]:
     """The table view; returns the users whose rows are ticked (none unless `selectable`)."""
     selection = st.dataframe(
-        users_frame(users),
+        users_table(users),
         column_config=TABLE_COLUMNS,
         hide_index=True,
         key="users.table",
@@ -229,6 +230,30 @@ def users_frame(users: Sequence[User]) -> pd.DataFrame:
         while len(_FRAMES) > _FRAMES_MAX:
             _FRAMES.popitem(last=False)
     return frame.copy(deep=False)
+
+
+# The table's rows as an Arrow table, memoised like the frames (and for the same pages): st.dataframe turns a
+# pandas frame into Arrow on every rerun (~4 ms for 100 rows, ~12 ms for a fresh shallow copy of the memoised
+# frame, whose block lookups pandas rebuilds), an Arrow table it only serialises (~0.4 ms). An Arrow table
+# is immutable, so the memo is handed out as it is.
+_TABLES: OrderedDict[int, tuple[tuple[User, ...], pa.Table]] = OrderedDict()
+
+
+def users_table(users: Sequence[User]) -> pa.Table:
+    """`users_frame(users)` as an Arrow table (no index), for st.dataframe."""
+    if not isinstance(users, tuple):
+        return pa.Table.from_pandas(_build_users_frame(users), preserve_index=False)
+    with _FRAMES_LOCK:
+        hit = _TABLES.get(id(users))
+        if hit is not None and hit[0] is users:
+            _TABLES.move_to_end(id(users))
+            return hit[1]
+    table = pa.Table.from_pandas(users_frame(users), preserve_index=False)
+    with _FRAMES_LOCK:
+        _TABLES[id(users)] = (users, table)
+        while len(_TABLES) > _FRAMES_MAX:
+            _TABLES.popitem(last=False)
+    return table
 
 
 def _build_users_frame(users: Sequence[User]) -> pd.DataFrame:

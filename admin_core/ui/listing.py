@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextvars
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, fields
 
 import streamlit as st
@@ -193,20 +196,46 @@ def render_view_controls() -> ListingState:
 # --- the listing as a fragment: its own interactions rerun only it ---------------------------------------
 
 FRAGMENT = "users.listing"  # the st.fragment key of the Users page's listing
-RUNS_KEY = "users.runs"  # {"page": full runs of the Users page, "listing": runs of its listing}
+ROWS_FRAGMENT = "users.rows"  # the table and its bulk bar, a fragment inside the listing
+# {"page": full runs of the Users page, "listing": runs of its listing, "rows": runs of the table's rows
+# fragment (only once the table has been shown)}
+RUNS_KEY = "users.runs"
 
 
 def count_run(part: str) -> None:
-    """Count a run of the page or of its listing (tests and the bench check that a listing interaction
-    reran the listing alone)."""
+    """Count a run of the page, of its listing or of the table's rows (tests and the bench check that an
+    interaction reran only its own fragment)."""
     runs = st.session_state.setdefault(RUNS_KEY, {"page": 0, "listing": 0})
-    runs[part] += 1
+    runs[part] = runs.get(part, 0) + 1
 
 
 def in_listing_rerun() -> bool:
     """Whether this run is a fragment's own rerun (a click in the listing), not a run of the whole page."""
     ctx = get_script_run_ctx()
     return bool(ctx is not None and ctx.fragment_ids_this_run)
+
+
+# True while the listing's body runs (in this script thread): a fragment inside it can tell a rerun of its
+# own (a tick) from being drawn by the listing's run or the page's.
+_LISTING_RUNNING: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "users_listing_running", default=False
+)
+
+
+@contextmanager
+def listing_body() -> Iterator[None]:
+    """Around the listing's body (pages/users.py)."""
+    token = _LISTING_RUNNING.set(True)
+    try:
+        yield
+    finally:
+        _LISTING_RUNNING.reset(token)
+
+
+def rows_rerun_alone() -> bool:
+    """Inside the table's rows fragment: whether this run is its own rerun (a tick, a click in it), with no
+    run of the listing around it (then it does what the listing's run would do for its clicks)."""
+    return in_listing_rerun() and not _LISTING_RUNNING.get()
 
 
 def rerun_listing() -> None:

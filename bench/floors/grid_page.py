@@ -9,8 +9,9 @@ from bench.floors import DATA, in_app_frame, noop
 from bench.floors.users_parts import users_page
 
 
-def grid() -> None:
-    cards = DATA["cards"]
+def grid(cards: list[dict] | None = None) -> None:
+    """The bare cards (`DATA["cards"]` unless others are given: floors/step.py draws other pages too)."""
+    cards = DATA["cards"] if cards is None else cards
     for start in range(0, len(cards), 4):
         columns = st.columns(4)
         for column, card in zip(columns, cards[start : start + 4], strict=False):
@@ -29,5 +30,5 @@ def grid() -> None:
                     col.button(label, key=key, on_click=noop, args=(card["id"],), type=kind, width="stretch")
 
 
-if __name__ == "__main__":  # run as a floor (grid_listing.py imports `grid`)
+if __name__ == "__main__":  # run as a floor (step.py and step_listing.py import `grid`)
     in_app_frame("users", users_page("grid", grid))

@@ -1,4 +1,5 @@
-"""Floor of the Users table: a bare st.dataframe of the same 100 rows with the same column_config."""
+"""Floor of the Users table: a bare st.dataframe of the same 100 rows with the same column_config, given as
+the app gives them (an Arrow table, admin_core.ui.cards.users_table)."""
 
 import streamlit as st
 

@@ -14,9 +14,10 @@ from bench.floors import DATA, in_app_frame
 from bench.floors.users_parts import users_page
 
 
-def table() -> None:
+def table(frame=None) -> None:
+    """The table and its bulk bar's hint (`DATA["frame"]` unless another is given: floors/step.py)."""
     st.dataframe(
-        DATA["frame"],
+        DATA["frame"] if frame is None else frame,
         column_config=DATA["columns"],
         hide_index=True,
         key="users.table",
@@ -27,5 +28,5 @@ def table() -> None:
     st.caption("Tick rows to delete, block or unblock several users at once.")
 
 
-if __name__ == "__main__":  # run as a floor (table_listing.py imports `table`)
+if __name__ == "__main__":  # run as a floor (step_listing.py imports `table`)
     in_app_frame("users", users_page("table", table))

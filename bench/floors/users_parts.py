@@ -82,10 +82,13 @@ def listing_alone(view: str, results: Callable[[], None]) -> None:
 def users_page(view: str, results: Callable[[], None]) -> Callable[[], None]:
     """The Users page around `results` (the cards or the table), as a page body for in_app_frame."""
 
+    # The table and its bulk bar are a fragment inside the listing, as in pages/users.py (table_rows).
+    rows = st.fragment(key="users.rows")(results) if view == "table" else results
+
     @st.fragment(key="users.listing")
     def listing() -> None:
         view_row(view)
-        results()
+        rows()
         pager_and_export()
 
     def page() -> None:

@@ -4,7 +4,9 @@ AppTest against the dev tenant over real HTTP. Each interaction is sent as the b
 the fragment: a rerun of the listing's fragment alone (tests/support/fragments.py). The page counts its own
 runs and its listing's (`users.runs` in session state), and the tree of a fragment's rerun holds only what
 the fragment drew: no header, no title, no search row. The browser side (URL, menu) is
-tests/browser/test_listing_fragment.py.
+tests/browser/test_listing_fragment.py. The table and its bulk bar are a fragment inside the listing
+(`users.rows`): ticking rows reruns only it. (Details from a fragment's rerun switches page: AppTest cannot
+show that, its fragment runs have no `st.navigation` pages; the browser test does.)
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import time
 from streamlit.testing.v1 import AppTest
 
 from admin_core.auth import IDENTITY_KEY, LAST_SEEN_KEY
-from tests.support.fragments import LISTING, fragment_ids, rerun_fragment
+from tests.support.fragments import LISTING, ROWS, fragment_ids, rerun_fragment
 from tests.support.markdown import visible
 
 RUNS = "users.runs"
@@ -86,18 +88,64 @@ def test_paging_sort_size_and_view_rerun_only_the_listing_and_write_the_url(sign
     assert runs(at)["page"] == before["page"] + 1
 
 
-def test_ticking_rows_reruns_only_the_listing_and_offers_the_bulk_bar(sign_in):
-    at = sign_in("admin")
+def assert_rows_only(at: AppTest, before: dict[str, int]) -> None:
+    """The last run was the table's rows fragment alone: neither the page nor the listing ran, and the tree
+    holds the table and its bulk bar, not the listing's row of controls, pager or export."""
+    assert not at.exception, [e.value for e in at.exception]
+    after = runs(at)
+    assert (after["page"], after["listing"]) == (before["page"], before["listing"]), "more than the rows ran"
+    assert after["rows"] == before["rows"] + 1
+    assert not at.title
+    assert not [s for s in at.selectbox if s.key in ("users.sort", "users.size")]  # the listing's row
+    assert not [b for b in at.button if b.key in ("page.next", "users.export", "export.all")]
+    assert at.dataframe[0].value.shape[0] > 0  # the table itself is redrawn
+
+
+def table_view(at: AppTest) -> AppTest:
     at.segmented_control(key="users.view").set_value("table")
     at = rerun_fragment(at)
+    assert len(fragment_ids(at, ROWS)) == 1
+    return at
+
+
+def tick(at: AppTest, rows: list[int]) -> AppTest:
+    """Tick rows as the browser does: the selection sent as a rerun of the fragment holding the table."""
+    at.session_state["users.table"] = {"selection": {"rows": rows, "columns": [], "cells": []}}
+    return rerun_fragment(at, ROWS)
+
+
+def test_ticking_rows_reruns_only_the_table_and_its_bulk_bar(sign_in):
+    at = table_view(sign_in("admin"))
     admin_id = at.session_state[IDENTITY_KEY].sub
     frame = at.dataframe[0].value
     rows = [i for i, uid in enumerate(frame["user_id"]) if uid != admin_id][:2]
     before = runs(at)
-    at.session_state["users.table"] = {"selection": {"rows": rows, "columns": [], "cells": []}}
-    at = rerun_fragment(at)
-    assert_listing_only(at, before)
+    at = tick(at, rows)
+    assert_rows_only(at, before)
     assert at.button(key="bulk.delete").label == "Delete 2 selected"
+    assert [b.key for b in at.button if b.key.startswith("row-detail:")] == [
+        f"row-detail:{frame['user_id'][i]}" for i in rows
+    ]
+    before = runs(at)
+    at = tick(at, [])
+    assert_rows_only(at, before)
+    assert not [b for b in at.button if b.key == "bulk.delete"]
+    assert [c.value for c in at.caption if c.value.startswith("Tick rows")]
+
+
+def test_delete_selected_opens_its_dialog_from_the_rows_rerun(sign_in, fresh_tenant):
+    at = table_view(sign_in("admin"))
+    admin_id = at.session_state[IDENTITY_KEY].sub
+    frame = at.dataframe[0].value
+    rows = [i for i, uid in enumerate(frame["user_id"]) if uid != admin_id][:2]
+    at = tick(at, rows)
+    before = runs(at)
+    at.button(key="bulk.delete").click()
+    at = rerun_fragment(at, ROWS)
+    assert_rows_only(at, before)
+    assert at.button(key="confirm.cancel").label == "Cancel"  # the dialog, opened by the rows' own rerun
+    assert "2 users" in " ".join(m.value for m in at.markdown)
+    assert fresh_tenant.stats()["requests"].get("DELETE /api/v2/users/{id}", 0) == 0
 
 
 def test_a_card_opens_its_dialog_in_the_listing_and_cancel_reruns_the_page(sign_in, fresh_tenant):

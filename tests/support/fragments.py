@@ -19,6 +19,7 @@ from streamlit.testing.v1 import app_test as app_test_module
 from streamlit.testing.v1.local_script_runner import LocalScriptRunner
 
 LISTING = "users.listing"  # admin_core.ui.listing.FRAGMENT, spelled out: tests name what they check
+ROWS = "users.rows"  # admin_core.ui.listing.ROWS_FRAGMENT: the table and its bulk bar, inside the listing
 
 
 def fragment_ids(at: AppTest, key: str | None = None) -> list[str]:
