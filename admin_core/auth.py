@@ -436,15 +436,19 @@ def refuse_button_error(exc: Exception) -> None:
         _fail(None, _exchange_problem(exc))
 
 
-def finish_sign_in(settings: Settings, attempt: SignInAttempt, result: dict) -> None:
+def finish_sign_in(settings: Settings, attempt: SignInAttempt, result: dict) -> Identity | None:
     """The button's result: check its state, exchange the held code, verify the ID token, read the role,
-    record the sign-in and rerun (signed in, or back to the sign-in screen with the reason)."""
+    and record the sign-in. Returns the person, whom this same run goes on to show their page (or the
+    no-access screen); a refused sign-in reruns to the sign-in screen with its reason and returns None.
+
+    No st.rerun() after a sign-in: a second run of the whole script waited for Streamlit to end this one
+    (its full garbage collection after every run) and start again before the page could be drawn."""
     client = attempt.component.client
     sent, got = client.sent_state, result.get("state")
     if not sent or not isinstance(got, str) or not hmac.compare_digest(got, sent):
         # streamlit-oauth lets a result without state through; its code was held back, never exchanged.
         _fail(None, STATE_MISMATCH)
-        return
+        return None
     token = {}
     if client.held is not None:
         try:
@@ -452,12 +456,12 @@ def finish_sign_in(settings: Settings, attempt: SignInAttempt, result: dict) -> 
                 token = client.exchange()
         except Exception as exc:  # the code exchange (httpx-oauth) or the network
             _fail(None, _exchange_problem(exc))
-            return
+            return None
     try:
         identity = _complete_sign_in(settings, token, attempt.nonce)
     except SignInError as exc:
         _fail(None, exc.message)
-        return
+        return None
     _next_attempt()
     st.session_state.pop(LOGGED_OUT_KEY, None)
     st.session_state[IDENTITY_KEY] = identity
@@ -472,7 +476,7 @@ def finish_sign_in(settings: Settings, attempt: SignInAttempt, result: dict) -> 
             ok=False,
             message=identity.role_error or "no admin or viewer role",
         )
-    st.rerun()
+    return identity
 
 
 UNREACHABLE_AT_SIGN_IN = "Sign-in failed: Auth0 could not be reached to finish the sign-in. Try again."

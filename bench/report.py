@@ -20,6 +20,7 @@ ROLE_CHANGE_MAX = 1  # POST or DELETE /users/{id}/roles; then the one person's p
 SIGNIN_COLD_MAX_S = 1.2  # popup closed -> first card usable, fresh browser profile (issue 19)
 SIGNIN_RELOAD_MAX_S = 1.0  # the same after a reload (Auth0 remembers the browser: one click)
 SIGNIN_NAV_RATIO_MAX = 2.0  # ... at most this many warm in-app navigations to the same page
+SIGNIN_RUNS_MAX = 1  # script runs from the popup's answer to the signed-in page (the page drawn in that run)
 SIGNIN_CHUNKS_MAX = 0  # widget code fetched after the popup closed (loaded on the sign-in screen instead)
 # Issue 17: two instances behind nginx against one. On 2 shared cores (the load generator, nginx and both
 # instances) no 2x is possible; the target is that a second instance costs nothing and nothing fails.
@@ -360,6 +361,21 @@ def _signin_targets(sig: dict, add) -> None:
             worst <= SIGNIN_CHUNKS_MAX,
             f"most in one run {worst} ({SIGNIN_CHUNKS_MAX - worst:+d})",
         )
+    runs = [
+        r["script_runs_after_popup"]
+        for case in ("cold", "reload")
+        for r in sig.get(f"{case}_runs", [])
+        if r.get("script_runs_after_popup") is not None
+    ]
+    if runs:
+        worst = max(runs)
+        add(
+            f"Sign-in: script runs from the popup's answer to the page <= {SIGNIN_RUNS_MAX} (no second run)",
+            runs,
+            SIGNIN_RUNS_MAX,
+            worst <= SIGNIN_RUNS_MAX,
+            f"most in one sign-in {worst} ({SIGNIN_RUNS_MAX - worst:+d})",
+        )
 
 
 def _signin_rows(sig: dict, row, col: str) -> None:
@@ -383,7 +399,7 @@ def _signin_rows(sig: dict, row, col: str) -> None:
             ("ID-token check", "sign_in.verify"),
             ("roles", "sign_in.roles"),
             ("audit record", "sign_in.record"),
-            ("sign-in run", "run.sign_in_screen"),
+            ("sign-in screen", "run.sign_in_screen"),
             ("listing", "run.listing"),
             ("page run", "run.page"),
         ]
@@ -397,6 +413,12 @@ def _signin_rows(sig: dict, row, col: str) -> None:
             {col: f"{ms(c.get('js_chunks_after_popup_closed_median'))} "
              f"({ms(c.get('js_chunks_last_end_after_close_ms_median'))})"},
             f"{SIGNIN_CHUNKS_MAX}",
+        )  # fmt: skip
+        runs = [r.get("script_runs_after_popup") or 0 for r in sig.get(f"{case}_runs") or []]
+        row(
+            "&nbsp;&nbsp;script runs from the popup's answer to the page, median (most)",
+            {col: f"{ms(c.get('script_runs_after_popup_median'))} ({ms(max(runs, default=None))})"},
+            f"{SIGNIN_RUNS_MAX}",
         )  # fmt: skip
     row(
         "Warm navigation Overview → Users, click → first card usable, median ms (all)",

@@ -48,12 +48,20 @@ def require_access(*, admin: bool = False) -> Identity:
 
 def gate(*, admin: bool = False) -> Identity:
     """First call of app.py: returns the person, or renders why not and stops the run."""
+    # One slot, drawn in every run, signed in or not: the sign-in screen is drawn in it, and taken off once
+    # the popup's answer has signed the person in, and the same run goes on to draw their page below it. So
+    # each element of that page sits at the same place (delta path) in that run as in every later run; had
+    # the screen been one element more than a signed-in run draws, every element after it would have moved
+    # up one place in the next run, and the browser would have drawn them anew, losing what the person had
+    # just done there (the open tab, the role picked: the first change after a sign-in).
+    slot = st.empty()
     identity = auth.current_identity()
     if identity is None:
         # Settings are read here, not on every run: a signed-in session has them (it signed in with them).
-        with timing.phase("run.sign_in_screen"):  # ends in a rerun once the sign-in is finished
-            sign_in_screen(settings_or_explain())
-        st.stop()
+        with timing.phase("run.sign_in_screen"):
+            identity = sign_in_screen(settings_or_explain(), slot)
+        if identity is None:
+            st.stop()
     if not identity.can_view:
         chrome.no_access(identity)
         st.stop()

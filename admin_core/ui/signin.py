@@ -9,8 +9,10 @@ import threading
 
 import streamlit as st
 from streamlit import runtime as streamlit_runtime
+from streamlit.delta_generator import DeltaGenerator
 
 from admin_core import auth, runtime, timing
+from admin_core.auth import Identity
 from admin_core.settings import Settings
 from admin_core.ui import chrome, handover
 from admin_core.ui.preload import preload_signed_in_widgets
@@ -18,8 +20,21 @@ from admin_core.ui.preload import preload_signed_in_widgets
 log = logging.getLogger(__name__)
 
 
-def sign_in_screen(settings: Settings) -> None:
-    """The sign-in screen: the Auth0 button, and the dev accounts when talking to the local dev tenant."""
+def sign_in_screen(settings: Settings, slot: DeltaGenerator) -> Identity | None:
+    """The sign-in screen, drawn in `slot` (an `st.empty` the gate draws in every run): the Auth0 button,
+    and the dev accounts when talking to the local dev tenant.
+
+    Returns the person when their sign-in finished in this run (the popup's answer arrived): the screen is
+    then taken off the page (the slot emptied) and the same run goes on to draw the signed-in page, without
+    a second run of the whole script. Else None."""
+    with slot.container():
+        identity = _screen(settings)
+    if identity is not None:
+        slot.empty()
+    return identity
+
+
+def _screen(settings: Settings) -> Identity | None:
     moved = handover.moved_here_notice()  # a browser whose server stopped (make cluster, deploy/)
     notice = auth.take_notice() or moved
     _, middle, _ = st.columns([1, 2, 1])
@@ -35,10 +50,10 @@ def sign_in_screen(settings: Settings) -> None:
             # but runs nothing until the next click: this button's click runs the app on the instance the
             # browser is connected to by then, which reads the notice from the address (?restarted=1).
             st.button("Sign in again", key="auth.restart_continue", type="primary")
-            return
+            return None
         if auth.take_end_auth0_session():
             chrome.logout_redirect(settings)
-            return
+            return None
         redirect_uri = auth.page_redirect_uri(settings)
         if redirect_uri is None:
             st.warning(
@@ -46,19 +61,22 @@ def sign_in_screen(settings: Settings) -> None:
                 "(or set APP_URL to the address you use and register its callback URL in Auth0)."
             )
             st.link_button("Open the app at its configured address", settings.app_url, type="primary")
-            return
+            return None
         problem = auth.callback_problem(settings, redirect_uri)
         if problem:
             chrome.show_error(problem)
-            return
+            return None
         warm_up_once()
-        sign_in_button(settings, redirect_uri)
+        identity = sign_in_button(settings, redirect_uri)
+        if identity is not None:
+            return identity
         if settings.is_dev_tenant:
             chrome.dev_accounts_hint(settings)
         preload_signed_in_widgets()
+    return None
 
 
-def sign_in_button(settings: Settings, redirect_uri: str) -> None:
+def sign_in_button(settings: Settings, redirect_uri: str) -> Identity | None:
     """streamlit-oauth's popup button (a component); its result goes to `auth.finish_sign_in`."""
     attempt = auth.sign_in_attempt(settings)
     try:
@@ -73,9 +91,10 @@ def sign_in_button(settings: Settings, redirect_uri: str) -> None:
         )
     except Exception as exc:  # an error answer, another state, or building the authorization URL
         auth.refuse_button_error(exc)
-        return
+        return None
     if result:
-        auth.finish_sign_in(settings, attempt, result)
+        return auth.finish_sign_in(settings, attempt, result)
+    return None
 
 
 # --- ready before the person has typed their password (issue 19) ---------------------------------------
