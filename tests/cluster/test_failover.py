@@ -23,6 +23,7 @@ from playwright.sync_api import BrowserContext, Page, expect
 
 from admin_core.ui.handover import SERVER_STOPPED
 from deploy.cluster import Cluster
+from deploy.postgres import in_ci
 from tests.browser.helpers import (
     ADMIN,
     BROWSER_TIMEOUT_MS,
@@ -40,16 +41,8 @@ from tests.support.devtenant_proc import DevTenant
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.slow,
-    # Open (issue 17, 2026-12-02): with 20 sessions every victim's websocket reconnected to the survivor,
-    # but only the session with a rerun in flight (the cut delete) showed the notice within 180 s; the
-    # others kept Streamlit's old screen until their next script run. Passed in full with 4 sessions, on a
-    # loaded machine in 176 s, 7 to 16 min with 20. Not part of `make test` until it holds with 20:
-    # CLUSTER_FAILOVER=1 runs it.
-    pytest.mark.skipif(
-        os.environ.get("CLUSTER_FAILOVER") != "1",
-        reason="open (issue 17): a killed instance's idle sessions are told only at their next script run; "
-        "CLUSTER_FAILOVER=1 runs it",
-    ),
+    # 20 sessions signing in one after another on a loaded 2-core machine: more than the suite's 300 s.
+    pytest.mark.timeout(900),
 ]
 
 SESSIONS = int(os.environ.get("CLUSTER_SESSIONS") or 20)
@@ -88,7 +81,7 @@ def cluster(start_cluster) -> Cluster:
 def chromium(nginx):
     if not CHROMIUM.exists():
         message = f"{CHROMIUM} is missing: apt-get install chromium"
-        if os.environ.get("CI"):
+        if in_ci():
             pytest.fail(f"{message} (browser tests never skip in CI)", pytrace=False)
         pytest.skip(message)
     from playwright.sync_api import sync_playwright
