@@ -6,7 +6,7 @@ import streamlit as st
 
 from admin_core import jobrunner, runtime, timing
 from admin_core.auth import current_identity, pages_run_by_app
-from admin_core.ui import chrome
+from admin_core.ui import chrome, handover
 from admin_core.ui.gate import admins_only, gate, settings_or_explain
 
 # The icon ships with the app (a data: URL in the page): a `:material/...:` page icon made every browser
@@ -50,6 +50,7 @@ if signed_in is None or not signed_in.can_view:
 # Nothing below runs, and no Management API call is made, until a verified admin or viewer is signed in.
 identity = gate()
 chrome.header(identity, settings_or_explain())
+handover.reconnect_watch()  # a reconnect after this instance died reruns at once: the person is told
 
 if identity.can_change:
     audit, new_user = AUDIT, NEW_USER

@@ -438,8 +438,32 @@ def cluster_markdown(c: dict) -> str:
             f"| {label} | {c[key]['two']['rps']:.0f} | {c[key]['one']['rps']:.0f} | {c[key]['ratio']:.2f}x "
             f"| >= {CLUSTER_RATIO_MIN}x |"
         )
-    memory = ", ".join(f"{name} {mb:.0f}" for name, mb in c["rss_mb"].items())
-    rows.append(f"| RSS per instance after the load, MB | {memory} | | | |")
+
+    def per_instance(figures: dict, digits: int = 0) -> str:
+        return ", ".join(
+            f"{name} {mb:.{digits}f}" if mb is not None else f"{name} -" for name, mb in figures.items()
+        )
+
+    if c.get("rss_started_mb"):
+        rows.append(f"| RSS per instance when started, MB | {per_instance(c['rss_started_mb'])} | | | |")
+    rows.append(f"| RSS per instance after the load, MB | {per_instance(c['rss_mb'])} | | | |")
+    signed_in = c.get("signed_in") or {}
+    if signed_in.get("rss_mb"):
+        held = ", ".join(f"{name} {count}" for name, count in signed_in["held"].items())
+        rows.append(
+            f"| RSS per instance with {signed_in['sessions']} signed-in sessions ({held}), MB "
+            f"| {per_instance(signed_in['rss_mb'])} | | | |"
+        )
+        rows.append(
+            f"| RSS added by the first signed-in session, MB | {per_instance(signed_in['first_session_mb'])} "
+            "| | | |"
+        )
+        rows.append(
+            f"| RSS added per further signed-in session, MB | {per_instance(signed_in['growth_per_session_mb'], 1)} "
+            "| | | |"
+        )
+    elif signed_in.get("skipped"):
+        rows.append(f"| RSS with signed-in sessions | skipped: {signed_in['skipped']} | | | |")
     rows.append(
         f"\n{c['clients']} closed-loop clients (each its own affinity cookie) in {c['load_processes']} "
         f"processes on the same machine, {c['seconds']:.0f} s per series."

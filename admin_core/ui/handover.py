@@ -9,15 +9,28 @@ instance that stopped, and is told so once, instead of finding itself signed out
 
 Only a port is compared, so this is safe for any deployment: without the cookie (one instance, another
 proxy) or with the same port on every host (Kubernetes) nothing is said.
+
+An idle session is told too (`reconnect_watch`): Streamlit 1.67's browser code, on a websocket reconnect,
+asks for a script run only when a run was in flight, a fragment ran last, or the page has a fragment with
+`run_every` (`handleConnectionStateChanged` in static/js/index.*.js). Without a run, a session whose
+instance died (SIGKILL) reconnected to the other instance and kept its old screen without a word until the
+person clicked something. Every signed-in page therefore holds an invisible fragment with a long
+`run_every`: it draws nothing (an empty container is not rendered), and its own reruns (at most one per
+WATCH_EVERY; the browser restarts the timer on every full run) run only its empty body, not app.py: no
+gate, so no activity for SESSION_IDLE_MINUTES, and no page rerun.
 """
 
 from __future__ import annotations
+
+from datetime import timedelta
 
 import streamlit as st
 
 SERVER_COOKIE = "stserver"
 SERVER_STOPPED = "The server you were on stopped, so you are on another one now: sign in again."
 _CHECKED_KEY = "handover.checked"
+WATCH_KEY = "handover.watch"
+WATCH_EVERY = timedelta(hours=12)  # long: the timer only has to exist; it restarts on every full run
 
 
 def served_elsewhere(cookie_value: str | None, own_port: object) -> bool:
@@ -40,3 +53,14 @@ def moved_here_notice() -> str | None:
     except Exception:  # no request context (AppTest, bare mode)
         return None
     return SERVER_STOPPED if served_elsewhere(cookie, own_port) else None
+
+
+@st.fragment(run_every=WATCH_EVERY, key=WATCH_KEY)
+def _watch() -> None:
+    """Nothing: the fragment exists so that a reconnected browser asks for a script run (module doc)."""
+
+
+def reconnect_watch() -> None:
+    """On every signed-in page: makes a browser whose websocket reconnects (to another instance, after its
+    own was killed) rerun the script at once, so the sign-in screen tells it SERVER_STOPPED (module doc)."""
+    _watch()

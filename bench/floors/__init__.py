@@ -5,6 +5,8 @@ from collections.abc import Callable
 
 import streamlit as st
 
+from admin_core.ui.handover import reconnect_watch
+
 # Filled by bench.appviews before a floor script runs (AppTest runs scripts in this process).
 DATA: dict = {}
 
@@ -35,4 +37,5 @@ def in_app_frame(url_path: str, body: Callable[[], None]) -> None:
         st.button("Log out", key="header.logout", on_click=noop, icon=":material/logout:")
     if DATA["banner"]:
         st.info(DATA["banner"], icon=":material/science:")
+    reconnect_watch()  # app.py's invisible fragment (draws nothing, one auto-rerun message)
     st.navigation(pages, position="top").run()
