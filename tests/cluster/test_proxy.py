@@ -110,3 +110,22 @@ def test_the_instances_share_every_setting_and_trust_only_the_proxys_forwarded_h
     first, second = ({k: v for k, v in i.env.items() if k != "DATA_DIR"} for i in cluster.instances)
     assert first == second
     assert len(first["STREAMLIT_SERVER_COOKIE_SECRET"]) >= 32
+
+
+def test_the_proxy_closes_idle_instance_connections_before_streamlits_server_does(tmp_path):
+    """nginx reuses its connections to the instances (`keepalive`); uvicorn, Streamlit's server, closes an
+    idle one after its `timeout_keep_alive`. nginx must let go first, or a request sent on a connection as
+    uvicorn closes it is reset and the instance is marked failed (max_fails=1) for every browser."""
+    import re
+
+    import uvicorn
+
+    from deploy.proxy import render_conf
+
+    conf = render_conf(tmp_path, listen_port=8080, instances=[("app-1", 8501), ("app-2", 8502)])
+    upstream = re.search(r"upstream streamlit \{(.*?)\n    \}", conf, re.S)
+    assert upstream is not None
+    found = re.search(r"^\s*keepalive_timeout (\d+)s;", upstream.group(1), re.M)
+    assert found is not None, "the upstream keeps nginx's default keep-alive (60 s)"
+    server_side = uvicorn.Config(app=None).timeout_keep_alive  # what `streamlit run` leaves it at
+    assert int(found.group(1)) < server_side
