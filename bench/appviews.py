@@ -7,6 +7,7 @@ import math
 import re
 import statistics
 import time
+from collections import Counter as Tally
 from collections.abc import Callable
 
 from streamlit.proto.WidgetStates_pb2 import WidgetStates
@@ -309,7 +310,8 @@ def _check_same_elements(app: AppTest, floor: AppTest, name: str) -> None:
     """A floor must render what the app renders, else its time means nothing."""
     mine, theirs = sorted(_elements(app)), sorted(_elements(floor))
     if mine != theirs:
-        differ = sorted(set(mine) ^ set(theirs)) or "the same elements, in other numbers"
+        more, fewer = Tally(mine) - Tally(theirs), Tally(theirs) - Tally(mine)
+        differ = f"the app has more of {sorted(more.items())}, the floor more of {sorted(fewer.items())}"
         raise RuntimeError(f"floors/{name} renders other elements than the app: {differ}")
 
 

@@ -30,6 +30,7 @@ SERVER_COOKIE = "stserver"
 SERVER_STOPPED = "The server you were on stopped, so you are on another one now: sign in again."
 _CHECKED_KEY = "handover.checked"
 WATCH_KEY = "handover.watch"
+SIGN_IN_WATCH_KEY = "handover.watch.sign_in"  # its own key: a sign-in finished in a run draws both
 WATCH_EVERY = timedelta(hours=12)  # long: the timer only has to exist; it restarts on every full run
 
 
@@ -64,3 +65,16 @@ def reconnect_watch() -> None:
     """On every signed-in page: makes a browser whose websocket reconnects (to another instance, after its
     own was killed) rerun the script at once, so the sign-in screen tells it SERVER_STOPPED (module doc)."""
     _watch()
+
+
+@st.fragment(run_every=WATCH_EVERY, key=SIGN_IN_WATCH_KEY)
+def _sign_in_watch() -> None:
+    """Nothing, as `_watch`, for the sign-in screen."""
+
+
+def sign_in_watch() -> None:
+    """On the sign-in screen (inside its slot, taken off with it): a browser left on the sign-in screen of an
+    instance that was killed reruns at once when it reconnects, and gets a new sign-in button from the live
+    instance. The old one's popup would come back with the state of a session that died with its instance,
+    and be refused as a mismatch ("try again") on its first click."""
+    _sign_in_watch()

@@ -28,6 +28,7 @@ def sign_in_screen(settings: Settings, slot: DeltaGenerator) -> Identity | None:
     then taken off the page (the slot emptied) and the same run goes on to draw the signed-in page, without
     a second run of the whole script. Else None."""
     with slot.container():
+        handover.sign_in_watch()
         identity = _screen(settings)
     if identity is not None:
         slot.empty()

@@ -26,11 +26,17 @@ def in_app_frame(url_path: str, body: Callable[[], None]) -> None:
         ("audit", "Audit log", ":material/history:"),
         ("account", "Account", ":material/account_circle:"),
     )
+
+    def page() -> None:
+        st.empty()  # the page's own gate (require_access) draws its slot too
+        body()
+
     pages = [
-        st.Page(body if path == url_path else noop, title=title, icon=icon, url_path=path,
+        st.Page(page if path == url_path else noop, title=title, icon=icon, url_path=path,
                 default=path == url_path)
         for path, title, icon in menu
     ]  # fmt: skip
+    st.empty()  # the gate's sign-in slot (admin_core.ui.gate), drawn in every run, empty once signed in
     st.html(DATA["style"])
     with st.container(horizontal=True, vertical_alignment="center", key="app-header"):
         st.markdown(DATA["who"], width="stretch", wrap=False)

@@ -18,7 +18,7 @@ from streamlit.testing.v1 import app_test as app_test_module
 from streamlit.testing.v1.local_script_runner import LocalScriptRunner
 
 from admin_core.auth import IDENTITY_KEY, LAST_SEEN_KEY
-from admin_core.ui.handover import WATCH_EVERY, WATCH_KEY
+from admin_core.ui.handover import SIGN_IN_WATCH_KEY, WATCH_EVERY, WATCH_KEY
 from tests.support.fragments import fragment_ids, rerun_fragment
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -77,10 +77,13 @@ def test_the_watch_draws_nothing_and_its_rerun_is_not_a_page_run_nor_activity(si
     assert not at.sidebar.children
 
 
-def test_the_sign_in_screen_has_no_watch(app_env, sent):
+def test_the_sign_in_screen_has_its_own_watch_and_the_signed_in_page_not_twice(app_env, sent):
+    """Left on the sign-in screen of an instance that was killed, a browser must rerun at once when it
+    reconnects, so that its sign-in button comes from the live instance (module doc of handover)."""
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=30)
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     assert IDENTITY_KEY not in at.session_state
+    assert len(fragment_ids(at, SIGN_IN_WATCH_KEY)) == 1
     assert fragment_ids(at, WATCH_KEY) == []
-    assert auto_reruns(sent[-1]) == []
+    assert len(auto_reruns(sent[-1])) == 1
