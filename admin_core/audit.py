@@ -200,6 +200,14 @@ class AuditPage:
 # --------------------------------------------------------------------------------------------
 
 
+def database_clock(conn: sa.Connection) -> datetime | None:
+    """The database's own clock on PostgreSQL, where several instances share the database and must read one
+    clock for what expires (claims, job heartbeats); None on SQLite (one process: its own clock serves)."""
+    if conn.dialect.name != "postgresql":
+        return None
+    return conn.execute(sa.select(sa.func.clock_timestamp())).scalar_one().astimezone(UTC)
+
+
 class UTCDateTime(sa.types.TypeDecorator):
     """Timezone-aware UTC datetimes on every backend (SQLite stores them as naive UTC text)."""
 

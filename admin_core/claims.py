@@ -20,7 +20,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
-from admin_core.audit import AuditError, AuditStore, change_claims
+from admin_core.audit import AuditError, AuditStore, change_claims, database_clock
 
 #: How long a finished delete keeps its claim: a second admin within this time is told who deleted the
 #: person (the same window the Directory overlays its own deletes on lagging search results).
@@ -69,9 +69,7 @@ def _now(conn: sa.Connection) -> datetime:
     """The database's clock on PostgreSQL, so every instance reads one clock (a host whose clock is ahead
     must not take over a live claim, nor one behind keep a dead one); this process's clock on SQLite,
     where the app is one process."""
-    if conn.dialect.name == "postgresql":
-        return conn.execute(sa.select(sa.func.clock_timestamp())).scalar_one().astimezone(UTC)
-    return _wall_clock()
+    return database_clock(conn) or _wall_clock()
 
 
 def _insert_if_free(dialect: str, values: dict) -> Any:

@@ -24,7 +24,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import exc
 
-from admin_core.audit import AuditError, AuditStore, UTCDateTime, audit_events
+from admin_core.audit import AuditError, AuditStore, UTCDateTime, audit_events, database_clock
 
 #: What a job does to each person: the verb of the progress panel and the audit page.
 JOB_ACTIONS: dict[str, str] = {
@@ -199,9 +199,7 @@ def _wall_clock() -> datetime:
 def _now(conn: sa.Connection | None = None) -> datetime:
     """The database's clock on PostgreSQL, so every instance reads one clock for heartbeats and their
     staleness (a host whose clock ran ahead would take over a live job); this process's clock otherwise."""
-    if conn is not None and conn.dialect.name == "postgresql":
-        return conn.execute(sa.select(sa.func.clock_timestamp())).scalar_one().astimezone(UTC)
-    return _wall_clock()
+    return (database_clock(conn) if conn is not None else None) or _wall_clock()
 
 
 class JobStore:
