@@ -201,17 +201,6 @@ def test_bulk_invite_creates_the_new_skips_the_present_and_lists_each_row(app_en
 # --- the fault matrix --------------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def fault_env(fresh_tenant, tmp_path, monkeypatch):
-    values = app_environment(fresh_tenant.base_url, tmp_path, AUTH0_TIMEOUT_SECONDS="1")
-    for key, value in values.items():
-        monkeypatch.setenv(key, value)
-    clear_app_caches()
-    yield values
-    fresh_tenant.clear_faults()
-    clear_app_caches()
-
-
 def assert_sentence(message: str, expected: str) -> None:
     assert expected in message, message
     assert "Traceback" not in message and "Error(" not in message
@@ -220,9 +209,7 @@ def assert_sentence(message: str, expected: str) -> None:
 @pytest.mark.case("1 Auth0 faults")
 @pytest.mark.parametrize("kind", list(KINDS))
 @pytest.mark.parametrize("call", ["connections", "create", "ticket"])
-def test_a_fault_on_each_creation_call_is_a_sentence_and_an_error_row(
-    fault_env, fresh_tenant, admin, call, kind
-):
+def test_a_fault_on_each_creation_call_is_a_sentence_and_an_error_row(env, fresh_tenant, admin, call, kind):
     runtime.get_directory().actor_standing(admin.sub)  # the actor's check is not the call under test
     if call != "connections":
         runtime.database_connections()
@@ -234,9 +221,9 @@ def test_a_fault_on_each_creation_call_is_a_sentence_and_an_error_row(
     }[call]
     fresh_tenant.add_fault(method=method, path=path, times=1, **fault)
     with pytest.raises(AdminError) as failed:
-        actions.invite_user(identity=fault_env and admin, connection=DB, email="f@example.org", name=None)
+        actions.invite_user(identity=env and admin, connection=DB, email="f@example.org", name=None)
     assert_sentence(failed.value.message, expected)
-    audit = rows(fault_env, "invite_user")
+    audit = rows(env, "invite_user")
     if call == "connections":
         assert audit == [] and by_email(fresh_tenant, "f@example.org") is None
     else:
