@@ -108,3 +108,28 @@ def shown(text: str, *, exact: bool = True) -> re.Pattern:
         parts.append(re.escape(piece) + ("\u2060?" if piece in ("@", ":") or piece.lower() == "www" else ""))
     pattern = "".join(parts)
     return re.compile(f"^{pattern}$" if exact else pattern)
+
+
+def script_runs(page: Page) -> list[str]:
+    """What the server sends over the page's websocket, as each script run's start: the kind of every
+    ForwardMsg that begins a run (`new_session`) or ends one (`script_finished`, with its status)."""
+    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+    seen: list[str] = []
+
+    def on_frame(payload) -> None:
+        if isinstance(payload, str):
+            return
+        message = ForwardMsg()
+        try:
+            message.ParseFromString(payload)
+        except Exception:  # not a ForwardMsg (none expected)
+            return
+        kind = message.WhichOneof("type")
+        if kind == "new_session":
+            seen.append("run")
+        elif kind == "script_finished":
+            seen.append(ForwardMsg.ScriptFinishedStatus.Name(message.script_finished))
+
+    page.on("websocket", lambda ws: ws.on("framereceived", on_frame))
+    return seen

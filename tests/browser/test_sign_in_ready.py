@@ -18,6 +18,7 @@ from tests.browser.helpers import (
     card_delete_buttons,
     logout_button,
     open_signed_out,
+    script_runs,
     sign_in_button,
     wait_idle,
 )
@@ -90,37 +91,12 @@ def test_the_signed_in_pages_widget_code_is_loaded_before_the_popup_closes(conte
     )
 
 
-def _script_runs(page) -> list[str]:
-    """What the server sends over the page's websocket, as each script run's start: the kind of every
-    ForwardMsg that begins a run (`new_session`) or ends one (`script_finished`, with its status)."""
-    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
-
-    seen: list[str] = []
-
-    def on_frame(payload) -> None:
-        if isinstance(payload, str):
-            return
-        message = ForwardMsg()
-        try:
-            message.ParseFromString(payload)
-        except Exception:  # not a ForwardMsg (none expected)
-            return
-        kind = message.WhichOneof("type")
-        if kind == "new_session":
-            seen.append("run")
-        elif kind == "script_finished":
-            seen.append(ForwardMsg.ScriptFinishedStatus.Name(message.script_finished))
-
-    page.on("websocket", lambda ws: ws.on("framereceived", on_frame))
-    return seen
-
-
 def test_the_sign_in_finishes_in_the_run_that_gets_the_popups_answer(context, app):
     """The run that received the popup's answer used to end in st.rerun(): the signed-in page then waited
     for that run to end (and Streamlit's full garbage collection after it) and for a second run to start.
     The sign-in screen now gives way to the page in that same run: one run from the answer to the page."""
     page = context.new_page()
-    messages = _script_runs(page)
+    messages = script_runs(page)
     open_signed_out(page, app.url("/"))
     wait_idle(page)
     before = len(messages)
