@@ -226,3 +226,25 @@ def test_the_browser_timings_part_deletes_and_navigates_in_chromium(fresh_tenant
     measured = browser.timings(fresh_tenant, tmp_path, deletes=2, navigations=2)
     assert len(measured["delete_to_toast_s"]) == 2 and len(measured["users_click_to_grid_s"]) == 2
     assert all(t > 0 for t in measured["delete_to_toast_s"] + measured["users_click_to_grid_s"]), measured
+
+
+def test_the_floors_menu_is_app_pys_admin_menu() -> None:
+    """The floors draw app.py's navigation (bench/floors/__init__.py MENU): the same files, paths, titles,
+    icons and visibility, read here from app.py's own st.Page calls. A page added to the app and not to the
+    floors made every page floor cheaper than the app's page (the menu it sent had 4 pages instead of 6)."""
+    import ast
+
+    from bench.floors import MENU
+
+    tree = ast.parse((ROOT / "app.py").read_text())
+    pages = []
+    for statement in tree.body:  # app.py's module-level pages (USERS = st.Page("pages/users.py", ...))
+        node = statement.value if isinstance(statement, ast.Assign) else None
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "Page":
+            kw = {k.arg: k.value.value for k in node.keywords if isinstance(k.value, ast.Constant)}
+            assert isinstance(node.args[0], ast.Constant), ast.dump(node)
+            pages.append(
+                (node.args[0].value, kw["url_path"], kw["title"], kw["icon"], kw.get("visibility", "visible"))
+            )
+    assert len(pages) == 6, pages  # app.py's USERS, OVERVIEW, AUDIT, ACCOUNT, NEW_USER, PERSON
+    assert sorted(MENU) == sorted(pages)
