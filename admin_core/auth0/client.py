@@ -113,8 +113,9 @@ class RateLimitGate:
     - between answers: refilled at `rate`, a lower bound of the tenant's refill rate learnt from the answers
       (see `_learn`), and full again at the last answer's `reset`.
     Requests of other app instances on the same tenant show as a lower `remaining`, so instances sharing one
-    tenant's limit stay under it together. Before any header is seen, one request at a time. Waits longer
-    than `max_wait` raise RateLimited.
+    tenant's limit stay under it together. Before any header is seen, one request at a time. Requests get
+    their tokens first come, first served (a bulk job's pool and a person's page alike). Waits longer than
+    `max_wait` raise RateLimited.
     """
 
     HISTORY_SECONDS = 60.0
@@ -135,33 +136,46 @@ class RateLimitGate:
         self._sent_since = 0  # requests sent since the last answer
         # (sent_at, remaining, answered, other requests in flight) of recent answers, for `_learn`
         self._history: deque[tuple[float, int, int, int]] = deque(maxlen=256)
+        self._turns = 0  # requests that asked so far (each one's place in line)
+        self._line: deque[int] = deque()  # the places of those waiting, first come first
 
     def acquire(self) -> int:
-        """Wait for a token; returns how many answers had come in (pass it to `observe`)."""
+        """Wait for a token, in the order requests asked (the one at the head of the line takes the next
+        token; the rest wait behind it, so none is starved past `max_wait` while later ones go); returns how
+        many answers had come in (pass it to `observe`)."""
         deadline = time.monotonic() + self.max_wait
         with self._cond:
-            while True:
-                now = time.time()
-                if self.remaining is None:
-                    if self.inflight == 0:
-                        break
-                    wait = 0.25  # a request of ours is in flight: its answer will tell more
-                else:
-                    tokens = self._available(now)
-                    if tokens >= 1:
-                        self._tokens, self._tokens_at = tokens - 1, now
-                        self._sent_since += 1
-                        break
-                    waits = [0.25] if self.inflight else []
-                    if self.rate > 0:
-                        waits.append((1 - tokens) / self.rate)
-                    if now < self.reset_at:
-                        waits.append(self.reset_at - now)
-                    wait = min(waits or [0.25]) + 0.005
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise RateLimited.from_reset(str(self.reset_at))
-                self._cond.wait(max(0.005, min(wait, left)))
+            turn = self._turns
+            self._turns += 1
+            self._line.append(turn)
+            try:
+                while True:
+                    wait = 0.25  # behind others in line: woken when the one ahead takes its token
+                    if self._line[0] == turn:
+                        now = time.time()
+                        if self.remaining is None:
+                            if self.inflight == 0:
+                                break
+                            # (a request of ours is in flight: its answer will tell more)
+                        else:
+                            tokens = self._available(now)
+                            if tokens >= 1:
+                                self._tokens, self._tokens_at = tokens - 1, now
+                                self._sent_since += 1
+                                break
+                            waits = [0.25] if self.inflight else []
+                            if self.rate > 0:
+                                waits.append((1 - tokens) / self.rate)
+                            if now < self.reset_at:
+                                waits.append(self.reset_at - now)
+                            wait = min(waits or [0.25]) + 0.005
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        raise RateLimited.from_reset(str(self.reset_at))
+                    self._cond.wait(max(0.005, min(wait, left)))
+            finally:
+                self._line.remove(turn)
+                self._cond.notify_all()  # the next in line looks at once
             self.inflight += 1
             return self.answered
 

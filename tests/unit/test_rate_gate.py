@@ -102,3 +102,36 @@ def test_a_first_answer_that_is_a_429_still_lets_a_request_go_after_its_reset():
     gate.observe(refused, sent_at=now, ticket=ticket)
     gate.release()
     gate.acquire()  # after the half second a 429 costs at least
+
+
+def test_requests_get_their_tokens_in_the_order_they_asked():
+    """A bulk job's pool keeps 16 requests waiting on the Free plan's 2 a second. Without an order, whoever
+    happened to be awake when a token appeared took it, and one delete of 200 waited past max_wait and was
+    refused here without being sent ("rate limit reached", make bench, 2026-12-02). The request that asked
+    first gets the next token; one that asks later waits its turn, even when it asks at the very moment the
+    token appears (here: inside the answer's own lock, before the waiting thread can wake)."""
+    import threading
+
+    gate = RateLimitGate(max_wait=1.0)
+    first_ticket = gate.acquire()
+    now = time.time()
+    gate.observe(answer(limit=1, remaining=0, reset=now + 100, status=200), sent_at=now, ticket=first_ticket)
+    gate.release()  # the bucket is empty for 100 s; no refill rate learnt
+    got: list[str] = []  # in the order the tokens were given
+    refused: list[str] = []
+
+    def ask(name: str) -> None:
+        try:
+            gate.acquire()
+            got.append(name)
+        except RateLimited:
+            refused.append(name)
+
+    waiting = threading.Thread(target=ask, args=("asked first",))
+    waiting.start()
+    time.sleep(0.2)  # it is waiting on the gate by now
+    with gate._cond:  # a token appears, and a newcomer asks before the waiting thread can run
+        gate.observe(answer(limit=1, remaining=1, reset=time.time() + 100), sent_at=time.time())
+        ask("asked later")
+    waiting.join(5)
+    assert got[:1] == ["asked first"], (got, refused)  # (the later one may follow once a token is proven)
