@@ -21,7 +21,9 @@ import csv
 import io
 import logging
 import os
+import sqlite3
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -848,7 +850,18 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
     try:
         # busy_timeout first, so switching to WAL waits for other writers instead of failing.
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS:d}")
-        cursor.execute("PRAGMA journal_mode=WAL")
+        # WAL is kept in the file: only the first connection to a new file switches it. That switch can
+        # answer "database is locked" at once, without the busy handler, while another process is making
+        # the same switch (seen with four processes creating one file): try again, a bounded number of times.
+        for attempt in range(50):
+            try:
+                if str(cursor.execute("PRAGMA journal_mode").fetchone()[0]).lower() != "wal":
+                    cursor.execute("PRAGMA journal_mode=WAL")
+                break
+            except sqlite3.OperationalError as error:
+                if "locked" not in str(error).lower() or attempt == 49:
+                    raise
+                time.sleep(0.1)
     finally:
         cursor.close()
 
