@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 
 from devtenant.processes import Child
-from tests.browser.helpers import ADMIN, sign_in_button, wait_idle
+from tests.browser.helpers import ADMIN, script_runs, sign_in_button, wait_idle
 from tests.support.app_env import app_environment
 from tests.support.app_server import ROOT, AppServer
 from tests.support.chromium import CHROMIUM, LAUNCH_ARGS
@@ -182,28 +182,6 @@ def _popup_sign_in(page, email: str, password: str) -> tuple[float | None, bool]
     return submitted, True
 
 
-def _count_script_runs(page) -> list[str]:
-    """The script runs the server starts for this page (a `new_session` ForwardMsg begins each), seen on its
-    websocket; the list grows as runs start (also after a reload: a new websocket, the same page)."""
-    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
-
-    seen: list[str] = []
-
-    def on_frame(payload) -> None:
-        if isinstance(payload, str):
-            return
-        message = ForwardMsg()
-        try:
-            message.ParseFromString(payload)
-        except Exception:  # not a ForwardMsg (none expected)
-            return
-        if message.WhichOneof("type") == "new_session":
-            seen.append("run")
-
-    page.on("websocket", lambda ws: ws.on("framereceived", on_frame))
-    return seen
-
-
 def _sign_in_timed(page, server: AppServer, log_at: int, runs_seen: list[str]) -> tuple[dict, int]:
     wait_idle(page, WAIT_MS)
     page.evaluate(WATCH)
@@ -212,7 +190,7 @@ def _sign_in_timed(page, server: AppServer, log_at: int, runs_seen: list[str]) -
     page.wait_for_function("() => window.__signin && window.__signin.usable", polling="raf", timeout=WAIT_MS)
     marks = page.evaluate(READ_MARKS)
     wait_idle(page, WAIT_MS)
-    script_runs = len(runs_seen) - runs_before
+    runs_after_popup = runs_seen[runs_before:].count("run")  # each `new_session` ForwardMsg begins a run
     time.sleep(0.3)  # the server's last log lines of the run
     phases, log_at = _phase_lines(server, log_at)
     start = submitted if asked else marks["click"]
@@ -229,7 +207,7 @@ def _sign_in_timed(page, server: AppServer, log_at: int, runs_seen: list[str]) -
         "frame_gone_to_card_usable_ms": ms(marks["frameGone"], marks["usable"]),
         "popup_closed_to_card_usable_ms": ms(closed, marks["usable"]),
         "start_to_card_usable_ms": ms(start, marks["usable"]),
-        "script_runs_after_popup": script_runs,
+        "script_runs_after_popup": runs_after_popup,
         "js_chunks_after_popup_closed": len(chunks),
         "js_chunks_kb": round(sum(c["bytes"] or 0 for c in chunks) / 1024, 1),
         "js_chunks_last_end_after_close_ms": ms(closed, max((c["end"] for c in chunks), default=None)),
@@ -296,7 +274,7 @@ def signin_timings(tenant: DevTenant, workdir: Path, *, runs: int = 5, navigatio
                     context.set_default_timeout(WAIT_MS)
                     context.add_init_script(INIT)
                     page = context.new_page()
-                    runs_seen = _count_script_runs(page)
+                    runs_seen = script_runs(page)
                     page.goto(server.url("/"))
                     sign_in_button(page).wait_for(state="visible")
                     run, log_at = _sign_in_timed(page, server, log_at, runs_seen)
